@@ -1,0 +1,49 @@
+# fanpin — two commands on a fresh machine: `make run` and `make test`.
+# Everything installs from uv.lock into .venv; the only prerequisite is python3.
+
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+SYNCED := $(VENV)/.synced
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+
+RUN_DATE ?= 2026-11-30
+POLICY ?= sample
+OUTPUT ?= out
+
+.PHONY: setup run test lint bench bench-full sample report-screenshot clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==0.13.8
+
+$(SYNCED): $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --group dev
+	@touch $@
+
+setup: $(SYNCED)
+
+run: setup
+	$(VENV)/bin/fanpin run --inbox sample_data/inbox --output $(OUTPUT) --run-date $(RUN_DATE) --policy $(POLICY)
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check fanpin transforms flows tests bench
+	$(VENV)/bin/mypy fanpin transforms flows
+
+sample: setup
+	$(VENV)/bin/python -m fanpin.generator --people 600 --seed 20261129 --run-date $(RUN_DATE) --out sample_data/inbox --truth sample_data/truth
+
+bench: $(UV)
+	$(UV) sync --frozen --all-groups
+	@touch $(SYNCED)
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(OUTPUT) .prefect

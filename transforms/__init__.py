@@ -1,0 +1,1 @@
+"""Pure stage functions over polars frames and DuckDB relations: no Prefect, no file writing."""
