@@ -1,0 +1,187 @@
+"""Atomic, versioned publication of a run.
+
+Layout under the output folder:
+
+    versions/<version>/published/<table>/run_date=D/part-0.parquet
+    versions/<version>/restricted/<table>/run_date=D/...
+    versions/<version>/report/run_date=D/report.html
+    versions/<version>/_SUCCESS, manifest.json
+    latest -> versions/<version>          (symlink, swapped with os.replace)
+    LATEST                                (the same pointer as text)
+
+A run writes a whole new version beside the old ones under a dot-name,
+hard-links the earlier run dates' partitions from the current version (so
+each version holds the full history and costs only the new files), marks it
+complete, renames it into `versions/`, then swaps `latest` in one
+`os.replace`. A run killed at any point leaves `latest` on the previous
+complete version; the next run removes what the dead one left.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import polars as pl
+
+from fanpin.faults import checkpoint
+from fanpin.store import make_dirs, write_frame, write_text
+
+VERSIONS = "versions"
+LATEST = "latest"
+SUCCESS = "_SUCCESS"
+KEEP_VERSIONS = 3
+_PARTITION = re.compile(r"^run_date=(\d{4}-\d{2}-\d{2})$")
+
+
+def partition_value(value: object) -> str:
+    """Quote a hive partition value: a town name from a department file must not make a path."""
+    return quote(str(value), safe="")
+
+
+@dataclass
+class Publication:
+    """Everything one run makes visible, keyed by path relative to its run_date partition."""
+
+    run_date: date
+    version: str = ""
+    files: dict[str, pl.DataFrame | Path] = field(default_factory=dict)
+    private_tiers: tuple[str, ...] = ("restricted",)
+
+    def __post_init__(self) -> None:
+        if not self.version:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            self.version = f"{stamp}_{self.run_date.isoformat()}"  # sorts by publication time
+
+    def add(self, table: str, content: pl.DataFrame | Path, sub: str = "part-0.parquet") -> None:
+        """Register `content` under `<table>/run_date=D/<sub>` (table like `published/warnings`)."""
+        self.files[f"{table}/run_date={self.run_date.isoformat()}/{sub}"] = content
+
+
+def latest_version(output: Path) -> Path | None:
+    """The version `latest` points at, if it is complete."""
+    link = output / LATEST
+    if not link.exists():
+        return None
+    target = link.resolve()
+    return target if (target / SUCCESS).exists() else None
+
+
+def _is_private(rel: str, pub: Publication) -> bool:
+    return rel.split("/", 1)[0] in pub.private_tiers
+
+
+def _write_new(staging: Path, pub: Publication) -> None:
+    for rel, content in pub.files.items():
+        target = staging / rel
+        private = _is_private(rel, pub)
+        if isinstance(content, pl.DataFrame):
+            write_frame(content, target, private=private)
+        else:
+            make_dirs(target.parent, private)
+            try:
+                os.link(content, target)
+            except OSError:
+                shutil.copyfile(content, target)
+            if private:
+                os.chmod(target, 0o600)
+
+
+def _carry_history(previous: Path | None, staging: Path, run_date: date) -> int:
+    """Hard-link the other run dates' partitions of the previous version; return files carried."""
+    if previous is None:
+        return 0
+    carried = 0
+    for src in sorted(previous.rglob("*")):
+        if not src.is_file():
+            continue
+        rel = src.relative_to(previous)
+        dates = [m.group(1) for part in rel.parts if (m := _PARTITION.match(part))]
+        if not dates or dates[0] == run_date.isoformat():
+            continue
+        target = staging / rel
+        private = rel.parts[0] == "restricted"
+        for parent in reversed(target.relative_to(staging).parents[:-1]):
+            make_dirs(staging / parent, private)
+        os.link(src, target)
+        carried += 1
+    return carried
+
+
+def _swap_latest(output: Path, version_dir: Path) -> None:
+    tmp = output / f".{LATEST}.{version_dir.name}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(Path(VERSIONS) / version_dir.name, tmp)
+    os.replace(tmp, output / LATEST)
+    write_text(f"{VERSIONS}/{version_dir.name}\n", output / "LATEST")
+
+
+def publish(output: Path, pub: Publication, manifest_json: str) -> Path:
+    """Write the publication aside, then make it visible in one step; return its folder."""
+    versions = output / VERSIONS
+    make_dirs(versions, private=False)
+    previous = latest_version(output)
+    staging = versions / f".staging-{pub.version}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    _write_new(staging, pub)
+    checkpoint("publish:written")
+    _carry_history(previous, staging, pub.run_date)
+    write_text(manifest_json, staging / "manifest.json")
+    write_text(pub.version + "\n", staging / SUCCESS)
+    checkpoint("publish:before-rename")
+    final = versions / pub.version
+    os.rename(staging, final)
+    checkpoint("publish:before-swap")
+    _swap_latest(output, final)
+    prune_versions(output)
+    return final
+
+
+def cleanup_stale(output: Path) -> list[str]:
+    """Remove what a killed run left: staging folders and half-swapped pointers."""
+    removed: list[str] = []
+    versions = output / VERSIONS
+    for leftover in sorted(versions.glob(".staging-*")) if versions.exists() else []:
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed.append(leftover.name)
+    for tmp in sorted(output.glob(f".{LATEST}.*")):
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp.name)
+    return removed
+
+
+def prune_versions(output: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Keep the newest complete versions (a dashboard may still be reading one)."""
+    current = latest_version(output)
+    complete = sorted(
+        (p for p in (output / VERSIONS).iterdir() if (p / SUCCESS).exists()),
+        key=lambda p: p.name,
+    )
+    for old in complete[:-keep]:
+        if current is None or old.resolve() != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def previous_run_warnings(output: Path, run_date: date) -> pl.DataFrame | None:
+    """Warnings of the latest published run date before `run_date` (for new/continuing)."""
+    current = latest_version(output)
+    if current is None:
+        return None
+    root = current / "published" / "warnings"
+    dates = sorted(
+        m.group(1)
+        for p in (root.iterdir() if root.exists() else [])
+        if (m := _PARTITION.match(p.name)) and m.group(1) < run_date.isoformat()
+    )
+    if not dates:
+        return None
+    files = sorted((root / f"run_date={dates[-1]}").glob("*.parquet"))
+    return pl.read_parquet(files, columns=["household_id", "first_seen"]) if files else None

@@ -1,0 +1,66 @@
+"""Writing Parquet files so that no reader ever sees half of one.
+
+Every file is written beside its target under a dot-name (ignored by pyarrow;
+DuckDB globs of `*.parquet` skip it because of the suffix) and renamed into
+place. Restricted data is created readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROW_GROUP_SIZE = 500_000
+OWNER_ONLY_DIR = 0o700
+OWNER_ONLY_FILE = 0o600
+
+
+def make_dirs(path: Path, private: bool) -> None:
+    """Create `path` and parents; private folders are owner-only."""
+    path.mkdir(parents=True, exist_ok=True)
+    if private:
+        os.chmod(path, OWNER_ONLY_DIR)
+
+
+def _finish(tmp: Path, target: Path, private: bool) -> None:
+    if private:
+        os.chmod(tmp, OWNER_ONLY_FILE)
+    os.replace(tmp, target)
+
+
+def write_frame(frame: pl.DataFrame, target: Path, private: bool = False) -> Path:
+    """Write one frame as zstd Parquet, atomically."""
+    make_dirs(target.parent, private)
+    tmp = target.with_name(f".{target.name}.tmp")
+    frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, statistics=True)
+    _finish(tmp, target, private)
+    return target
+
+
+def write_batches(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], target: Path, private: bool = False
+) -> int:
+    """Stream record batches into one zstd Parquet file, atomically; return the row count."""
+    make_dirs(target.parent, private)
+    tmp = target.with_name(f".{target.name}.tmp")
+    rows = 0
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for batch in batches:
+            writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
+            rows += batch.num_rows
+    _finish(tmp, target, private)
+    return rows
+
+
+def write_text(text: str, target: Path, private: bool = False) -> Path:
+    """Write a small text file (manifest, marker) atomically."""
+    make_dirs(target.parent, private)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    _finish(tmp, target, private)
+    return target
