@@ -1,0 +1,113 @@
+"""The nightly flow: ingest → validate → link → score → publish.
+
+Tasks are thin: each calls one stage of `fanpin.stages`, which reads and
+writes the run's work folder, and hands the next task paths and small
+summaries (frames never travel between tasks, so nothing needs hashing and
+any stage can be rerun from the files of the one before).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from fanpin import stages
+from fanpin.context import RunContext
+from fanpin.locking import output_lock
+
+TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE}
+
+
+@task(name="ingest", task_run_name="ingest-{department}", retries=2, retry_delay_seconds=5, **TASK_OPTIONS)
+def ingest_task(ctx: RunContext, department: str, reuse: bool) -> dict[str, Any]:
+    """Read one department's folder into staged Parquet (or reuse tonight's staged files)."""
+    return stages.ingest(ctx, department, reuse=reuse)
+
+
+@task(name="validate", task_run_name="validate-{department}", **TASK_OPTIONS)
+def validate_task(ctx: RunContext, department: str) -> dict[str, Any]:
+    """Run the department's Great Expectations suite on its staged extract."""
+    return stages.validate(ctx, department)
+
+
+@task(name="link", **TASK_OPTIONS)
+def link_task(ctx: RunContext, departments: list[str]) -> list[dict[str, Any]]:
+    """Link every accepted department record to a roster person (or review / unmatched)."""
+    return stages.link(ctx, departments)
+
+
+@task(name="score", **TASK_OPTIONS)
+def score_task(ctx: RunContext, departments: list[str]) -> dict[str, Any]:
+    """Apply the policy profile's rules and score every household."""
+    return stages.score(ctx, departments)
+
+
+@task(name="publish", **TASK_OPTIONS)
+def publish_task(ctx: RunContext, state: stages.RunState) -> dict[str, Any]:
+    """Write the tiers aside and swap them in atomically; build the report."""
+    return stages.publish(ctx, state)
+
+
+@task(name="report-artifacts", **TASK_OPTIONS)
+def artifacts_task(manifest: dict[str, Any]) -> None:
+    """Markdown summary and tables in the Prefect UI (counts only, no identities)."""
+    stages.create_artifacts(manifest)
+
+
+def _ingest_all(ctx: RunContext, state: stages.RunState, departments: list[str] | None) -> None:
+    futures = {
+        dept: ingest_task.submit(ctx, dept, reuse=departments is not None and dept not in departments)
+        for dept in state.schemas
+    }
+    for dept, future in futures.items():
+        state.record_ingest(dept, future.result(raise_on_failure=False))
+
+
+def _validate_all(ctx: RunContext, state: stages.RunState) -> None:
+    futures = {dept: validate_task.submit(ctx, dept) for dept in state.delivered()}
+    for dept, future in futures.items():
+        state.record_validation(dept, future.result(raise_on_failure=False))
+
+
+@flow(name="fanpin-nightly", flow_run_name="fanpin-{run_date}", log_prints=False)
+def nightly(
+    inbox: Path,
+    output: Path,
+    run_date: date,
+    policy: str = "sample",
+    departments: list[str] | None = None,
+    wait_seconds: float = 0.0,
+) -> dict[str, Any]:
+    """One night's run; `departments` limits re-ingestion, the others reuse tonight's staged data."""
+    logger = get_run_logger()
+    ctx = RunContext(inbox=Path(inbox), output=Path(output), run_date=run_date, policy=policy)
+    with output_lock(ctx.output, run_date.isoformat(), wait_seconds):
+        state = stages.start(ctx, departments)
+        logger.info("run %s for %s with profile %s (key: %s)", ctx.run_id, run_date, policy, state.key_source)
+        _ingest_all(ctx, state, departments)
+        _validate_all(ctx, state)
+        accepted = state.accepted()
+        if not state.roster_ok():
+            return stages.fail(ctx, state, "the roster was not delivered or was held back")
+        state.matching = link_task(ctx, [d for d in accepted if d != "roster"])
+        state.scoring = score_task(ctx, [d for d in accepted if d != "roster"])
+        manifest = publish_task(ctx, state)
+        artifacts_task(manifest)
+    logger.info(manifest["message"])
+    return manifest
+
+
+def serve_nightly(inbox: Path, output: Path, policy: str) -> None:
+    """Serve the nightly schedule from this process: 02:00 Asia/Shanghai, one run at a time."""
+    from prefect.schedules import Cron
+
+    nightly.serve(
+        name="nightly",
+        schedules=[Cron("0 2 * * *", timezone="Asia/Shanghai")],
+        parameters={"inbox": str(inbox), "output": str(output), "policy": policy},
+        limit=1,
+    )
