@@ -15,7 +15,7 @@ RUN_DATE ?= 2026-11-30
 POLICY ?= sample
 OUTPUT ?= out
 
-.PHONY: setup run test lint bench bench-full sample report-screenshot clean
+.PHONY: setup run test lint bench sample screenshot clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -44,6 +44,12 @@ bench: $(UV)
 	$(UV) sync --frozen --all-groups
 	@touch $(SYNCED)
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+# Render the latest run's report in real headless Chromium and save a screenshot.
+screenshot: setup
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
+	$(VENV)/bin/python -m fanpin.screenshot $(OUTPUT)/latest/report/run_date=$(RUN_DATE)/report.html $(OUTPUT)/report-$(RUN_DATE).png --window 1280,2960
+	@echo "screenshot: $(OUTPUT)/report-$(RUN_DATE).png"
 
 clean:
 	rm -rf $(OUTPUT) .prefect
