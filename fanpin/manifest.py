@@ -38,12 +38,14 @@ def department_rows(state: Any) -> list[dict[str, Any]]:
         ingest = state.ingest.get(department, {})
         validation = state.validation.get(department, {})
         reasons = list(ingest.get("errors", [])) + list(validation.get("held_back_reasons", []))
+        if ingest.get("status") == "no_delivery":
+            reasons.append("no delivery tonight")
         files = ingest.get("files", [])
         rows.append({
             "department": department,
             "label": schema.label,
-            "delivered": bool(ingest.get("delivered")),
-            "held_back": bool(ingest.get("failed")) or bool(validation.get("held_back")),
+            "delivered": ingest.get("status", "no_delivery") != "no_delivery",
+            "held_back": ingest.get("status") == "failed" or bool(validation.get("held_back")),
             "reused": bool(ingest.get("reused")),
             "reasons": [str(r) for r in reasons],
             "rows_loaded": sum(int(f.get("rows_loaded") or 0) for f in files),

@@ -29,6 +29,7 @@ from fanpin.settings import REPO_ROOT
 from fanpin.store import write_frame, write_text
 from transforms.history import apply_history
 from transforms.pseudonym import add_person_key
+from transforms.roster import add_person_ref
 from transforms.summaries import match_summary, warning_counts
 from transforms.worklists import published_warnings, split_by_town, worklist
 
@@ -48,7 +49,7 @@ class RunState:
     def record_ingest(self, department: str, result: Any) -> None:
         """Keep a department's ingest outcome; a crashed task becomes a failed department."""
         if isinstance(result, BaseException):
-            result = {"department": department, "delivered": True, "failed": True,
+            result = {"department": department, "status": "failed",
                       "errors": [f"ingest crashed: {type(result).__name__}"], "files": []}
         self.ingest[department] = result
 
@@ -60,7 +61,7 @@ class RunState:
 
     def delivered(self) -> list[str]:
         """Departments with a staged extract tonight."""
-        return [d for d, r in self.ingest.items() if r.get("delivered") and not r.get("failed")]
+        return [d for d, r in self.ingest.items() if r.get("status") in ("loaded", "partial")]
 
     def accepted(self) -> list[str]:
         """Delivered departments that passed their critical expectations."""
@@ -124,6 +125,9 @@ def ingest(ctx: RunContext, department: str, reuse: bool) -> dict[str, Any]:
         )
     )
     result["reused"] = False
+    if schema.kind == "roster" and ctx.staged(department).exists():
+        write_frame(add_person_ref(pl.read_parquet(ctx.staged(department))),
+                    ctx.staged(department), private=True)
     write_text(json.dumps(result, ensure_ascii=False), stats_path, private=True)
     checkpoint(f"ingest:{department}")
     return result
