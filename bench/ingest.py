@@ -1,0 +1,248 @@
+"""Ingest benchmark: a synthetic medical CSV (UTF-8 and GB18030) through `ingest_department`,
+against DuckDB alone loading the same file (`CREATE TABLE t AS SELECT * FROM read_csv(...)`).
+
+Acceptance (issue 2): UTF-8 ingest <= 2x the DuckDB load, GB18030 <= 3x, bounded memory.
+Every measured step runs in a fresh process (spawn) so its peak RSS is its own.
+
+    .venv/bin/python -m bench.ingest --rows 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import json
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+DATA = Path(__file__).resolve().parent / "data" / "ingest"
+HEADERS_CN = {
+    "record_id": "结算流水号",
+    "name": "姓名",
+    "id_number": "身份证号",
+    "settled_on": "结算日期",
+    "visit_type": "就诊类型",
+    "total_cost": "医疗总费用",
+    "fund_paid": "统筹基金支付",
+    "out_of_pocket": "个人负担",
+    "institution": "定点医疗机构",
+}
+_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾")
+_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红")
+
+
+def _id_pool(rng: np.random.Generator, n: int) -> list[str]:
+    """n valid 18-char identity numbers (address, birth date, sequence, check char)."""
+    area = rng.choice([500222, 500110, 510411, 130727], n)
+    birth = (np.datetime64("1940-01-01") + rng.integers(0, 25_000, n)).astype("datetime64[D]")
+    ymd = np.char.replace(np.datetime_as_string(birth), "-", "")
+    seq = rng.integers(0, 1000, n)
+    first17 = np.char.add(np.char.add(area.astype(str), ymd), np.char.zfill(seq.astype(str), 3))
+    digits = np.frombuffer("".join(first17.tolist()).encode(), dtype=np.uint8).reshape(n, 17) - 48
+    check = np.array(list("10X98765432"))[(digits @ _WEIGHTS) % 11]
+    return [str(v) for v in np.char.add(first17, check).tolist()]
+
+
+def _names(rng: np.random.Generator, n: int) -> list[str]:
+    s = np.array(_SURNAMES)[rng.integers(0, len(_SURNAMES), n)]
+    g1 = np.array(_GIVEN)[rng.integers(0, len(_GIVEN), n)]
+    g2 = np.where(rng.random(n) < 0.6, np.array(_GIVEN)[rng.integers(0, len(_GIVEN), n)], "")
+    return [str(v) for v in np.char.add(np.char.add(s, g1), g2).tolist()]
+
+
+def make_medical_csv(path: Path, rows: int, seed: int = 7, chinese_headers: bool = True) -> Path:
+    """Write a synthetic medical-settlement CSV (UTF-8): realistic widths, a few quirks."""
+    rng = np.random.default_rng(seed)
+    people = 200_000
+    pick = pl.Series(rng.integers(0, people, rows))
+    ids = pl.Series(_id_pool(rng, people)).gather(pick)
+    names = pl.Series(_names(rng, people)).gather(pick)
+    day = pl.Series(rng.integers(0, 1500, rows)).cast(pl.Int32)
+    total = rng.gamma(2.0, 900.0, rows).round(2)
+    fund = (total * rng.uniform(0.5, 0.9, rows)).round(2)
+    frame = pl.DataFrame(
+        {
+            "record_id": pl.int_range(0, rows, eager=True).cast(pl.Utf8).str.zfill(10),
+            "name": names,
+            "id_number": ids,
+            "settled_on": day,
+            "visit_type": pl.Series(["住院", "门诊", "门诊慢特病", "普通门诊"]).gather(
+                pl.Series(rng.integers(0, 4, rows))
+            ),
+            "total_cost": total,
+            "fund_paid": fund,
+            "out_of_pocket": (total - fund).round(2),
+            "institution": pl.Series(
+                ["綦江区人民医院", "綦江区中医院", "古南街道社区卫生服务中心"]
+            ).gather(pl.Series(rng.integers(0, 3, rows))),
+        }
+    ).with_columns(
+        (pl.lit(date(2021, 1, 1)) + pl.duration(days=pl.col("settled_on")))
+        .dt.strftime("%Y-%m-%d")
+        .alias("settled_on"),
+        ("M" + pl.col("record_id")).alias("record_id"),
+    )
+    if chinese_headers:
+        frame = frame.rename(HEADERS_CN)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)
+    return path
+
+
+def to_gb18030(src: Path, dst: Path) -> Path:
+    """Re-encode a UTF-8 file as GB18030 (streamed; not part of any measurement)."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        while chunk := fin.read(8 << 20):
+            fout.write(dec.decode(chunk).encode("gb18030"))
+    return dst
+
+
+class _RssSampler:
+    """Peak resident memory of this process, sampled every 20 ms.
+
+    `ru_maxrss` is useless here: a spawned child starts as a fork of the parent, so its
+    high-water mark includes whatever the parent held at that moment.
+    """
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def stop_mb(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(float(max(self.peak, self._proc.memory_info().rss)) / 2**20, 1)
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process (all threads): steadier than wall time on a busy box."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(start: float, cpu0: float, rss: _RssSampler) -> dict[str, float]:
+    return {
+        "seconds": round(time.perf_counter() - start, 2),
+        "cpu_seconds": round(_cpu_seconds() - cpu0, 2),
+        "peak_rss_mb": rss.stop_mb(),
+    }
+
+
+def _generate(utf8: str, gb: str, rows: str, seed: str, out: Any) -> None:
+    make_medical_csv(Path(utf8), int(rows), int(seed))
+    to_gb18030(Path(utf8), Path(gb))
+    out.put({})
+
+
+def _duckdb_load(path: str, out: Any) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    rss = _RssSampler()
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
+    con.execute("CREATE TABLE t AS SELECT * FROM read_csv($p)", {"p": path}).fetchall()
+    out.put(_timed(start, cpu0, rss))
+
+
+def _ingest(folder: str, out_dir: str, out: Any) -> None:
+    from fanpin.ingest import ingest_department
+    from fanpin.schema import load_schemas
+
+    schema = load_schemas(Path(__file__).resolve().parents[1] / "schemas")["medical"]
+    rss = _RssSampler()
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
+    result = ingest_department(
+        Path(folder), schema, Path(out_dir) / "staged.parquet", Path(out_dir) / "quarantine.parquet"
+    )
+    out.put(
+        {
+            **_timed(start, cpu0, rss),
+            "status": result.status,
+            "rows_loaded": result.rows_loaded,
+            "rows_quarantined": result.rows_quarantined,
+            "errors": result.errors,
+        }
+    )
+
+
+def _transcode(src: str, dst: str, out: Any) -> None:
+    from fanpin.readers import transcode_to_utf8
+
+    rss = _RssSampler()
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
+    transcode_to_utf8(Path(src), Path(dst), "gb18030")
+    out.put(_timed(start, cpu0, rss))
+
+
+def _measure(target: Any, *args: str) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result: dict[str, Any] = queue.get()
+    proc.join()
+    return result
+
+
+def run(rows: int = 10_000_000, seed: int = 7, keep: bool = False) -> dict[str, Any]:
+    """Generate the files, time DuckDB alone, the UTF-8 ingest and the GB18030 ingest."""
+    base = DATA / f"medical_{rows}"
+    utf8_dir, gb_dir, out = base / "utf8", base / "gb18030", base / "out"
+    for d in (utf8_dir, gb_dir, out):
+        d.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    utf8, gb = utf8_dir / "medical.csv", gb_dir / "medical.csv"
+    if not (utf8.exists() and gb.exists()):
+        _measure(_generate, str(utf8), str(gb), str(rows), str(seed))
+    generate = time.perf_counter() - start
+    duck = _measure(_duckdb_load, str(utf8))
+    ing_utf8 = _measure(_ingest, str(utf8_dir), str(out / "utf8"))
+    transcode = _measure(_transcode, str(gb), str(out / "transcoded.csv"))
+    ing_gb = _measure(_ingest, str(gb_dir), str(out / "gb18030"))
+    report = {
+        "rows": rows,
+        "utf8_mb": round(utf8.stat().st_size / 2**20, 1),
+        "gb18030_mb": round(gb.stat().st_size / 2**20, 1),
+        "generate_s": round(generate, 2),
+        "duckdb_create_table": duck,
+        "ingest_utf8": ing_utf8,
+        "transcode_gb18030_only": transcode,
+        "ingest_gb18030": ing_gb,
+        "ratio_utf8": round(ing_utf8["seconds"] / duck["seconds"], 2),
+        "ratio_gb18030": round(ing_gb["seconds"] / duck["seconds"], 2),
+        "cpu_ratio_utf8": round(ing_utf8["cpu_seconds"] / duck["cpu_seconds"], 2),
+        "cpu_ratio_gb18030": round(ing_gb["cpu_seconds"] / duck["cpu_seconds"], 2),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+    }
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
+    return report
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    print(json.dumps(run(rows=args.rows, seed=args.seed), indent=2, ensure_ascii=False))

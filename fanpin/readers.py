@@ -1,0 +1,384 @@
+"""Reading department files: encoding detection, GB18030 transcoding, CSV scans, xlsx sheets.
+
+IO only: everything here turns bytes on disk into text cells (Arrow batches / polars frames of
+strings) plus the facts the manifest needs (size, sha256, encoding, header row, rejected
+lines). Typing and checking live in `transforms.conform`.
+
+Why transcode GB18030 instead of reading it directly: DuckDB 2.0 reads only UTF-8/UTF-16/
+Latin-1 and its `encodings` extension exists only for DuckDB 1.4 (docs/ecosystem-notes). Python's
+GB18030 codec is C code; decoding in 8 MiB chunks with an *incremental* decoder (so a character
+split across two chunks is carried over, never mangled) into a temporary UTF-8 file costs one
+extra sequential write of the file and keeps memory flat. bench/ingest.py measures it (the
+"transcode" line of its report). Pinning DuckDB 1.4.4 for the extension would save that pass but
+hold back the whole stack; the transcode is the smaller cost. The same step also hashes the
+original bytes, so a GB18030 file is read from disk once before DuckDB scans the UTF-8 copy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import fastexcel
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from fanpin.schema import DepartmentSchema
+from transforms.conform import find_header_row, header_score
+
+SAMPLE_BYTES = 1 << 20
+CHUNK_BYTES = 8 << 20
+HEADER_SEARCH_ROWS = 20
+DELIMITERS = (",", "\t", ";", "|")
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\r\n"}
+FOOTER_SQL = r"^\s*\"?\s*(合计|总计|小计)"
+
+
+class FileReadError(Exception):
+    """One file cannot be read (unknown encoding, not an xlsx, no header row...).
+
+    The message names the file (bare name) and never holds cell contents.
+    """
+
+
+# ---------------------------------------------------------------- bytes and encodings
+
+
+@dataclass
+class ByteFacts:
+    """Size, sha256 and the 1-based numbers of blank lines of the bytes DuckDB will read."""
+
+    size: int
+    sha256: str
+    blank_lines: list[int] = field(default_factory=list)
+
+
+class _LineScan:
+    """Counts newlines over a stream of ASCII-compatible chunks and records blank lines.
+
+    DuckDB skips blank lines without reporting them, so they must be known to turn a good
+    row's ordinal back into its line number. numpy finds the newlines of a chunk at memory
+    speed; a line is blank when its content is empty or a lone carriage return.
+    """
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.consumed = 0
+        self.line_start = 0  # absolute offset where the current line starts
+        self.last_byte = 10
+        self.blank: list[int] = []
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        nl = np.flatnonzero(arr == 10)
+        if nl.size:
+            absolute = nl + self.consumed
+            starts = np.concatenate(([self.line_start], absolute[:-1] + 1))
+            length = absolute - starts
+            before = np.where(nl > 0, arr[np.maximum(nl - 1, 0)], self.last_byte)
+            blank = (length == 0) | ((length == 1) & (before == 13))
+            numbers = self.newlines + np.flatnonzero(blank) + 1
+            self.blank.extend(int(n) for n in numbers)
+            self.newlines += int(nl.size)
+            self.line_start = int(absolute[-1]) + 1
+        self.consumed += len(chunk)
+        self.last_byte = int(arr[-1])
+
+    def blank_lines(self) -> list[int]:
+        return self.blank
+
+
+def detect_encoding(sample: bytes, complete: bool) -> str | None:
+    """The encoding of a CSV sample: `utf-8-sig`, `utf-16`, `utf-8`, `gb18030`, or None.
+
+    Strict UTF-8 is tried first: GB18030 text is almost never valid UTF-8, while UTF-8 text
+    is often *valid* GB18030 (as mojibake), so the order matters. The incremental decoder with
+    `final=False` accepts a multibyte character cut at the sample boundary. NUL and other
+    control bytes mean binary or BOM-less UTF-16, which both codecs would happily "decode".
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=complete)
+        except UnicodeDecodeError:
+            continue
+        if _CONTROL.isdisjoint(text):
+            return encoding
+        return None
+    return None
+
+
+def sniff_encoding(path: Path) -> str:
+    """Detect the encoding of a file from its first MiB; FileReadError when it is unknown."""
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES + 1)
+    complete = len(sample) <= SAMPLE_BYTES
+    encoding = detect_encoding(sample[:SAMPLE_BYTES], complete)
+    if encoding is None:
+        raise FileReadError(
+            f"{path.name}: unknown encoding (not UTF-8, UTF-8 with BOM, UTF-16 with BOM"
+            " or GB18030/GBK)"
+        )
+    return encoding
+
+
+def hash_and_scan(path: Path) -> ByteFacts:
+    """sha256, size and blank lines of a UTF-8 file, in one sequential pass."""
+    digest = hashlib.sha256()
+    scan = _LineScan()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            digest.update(chunk)
+            scan.feed(chunk)
+            size += len(chunk)
+    return ByteFacts(size=size, sha256=digest.hexdigest(), blank_lines=scan.blank_lines())
+
+
+def transcode_to_utf8(src: Path, dst: Path, encoding: str) -> ByteFacts:
+    """Stream `src` (in `encoding`) to `dst` as UTF-8, hashing the original bytes on the way.
+
+    The incremental decoder carries a character split across chunks into the next chunk. An
+    undecodable byte fails the file (strict): a replacement character inside an identity
+    number would silently break matching, while a clear failure gets the file re-exported.
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    scan = _LineScan()
+    size = 0
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        while True:
+            chunk = fin.read(CHUNK_BYTES)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise FileReadError(
+                    f"{src.name}: invalid {encoding} byte near offset {size + exc.start}"
+                ) from None
+            out = text.encode("utf-8")
+            fout.write(out)
+            scan.feed(out)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+    return ByteFacts(size=size, sha256=digest.hexdigest(), blank_lines=scan.blank_lines())
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (streamed)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- CSV layout
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where a CSV's header is and how its fields are separated."""
+
+    delimiter: str
+    header_line: int  # 1-based physical line of the header
+    headers: tuple[str, ...]
+
+
+def _head_lines(path: Path, encoding: str) -> list[str]:
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(sample, final=False)
+    return text.lstrip("\ufeff").split("\n")[: HEADER_SEARCH_ROWS + 1][:HEADER_SEARCH_ROWS]
+
+
+def csv_layout(path: Path, encoding: str, schema: DepartmentSchema) -> CsvLayout | None:
+    """Find the header line (title lines above it are skipped) and the delimiter.
+
+    Each candidate delimiter splits the first 20 lines; the one under which some line names
+    the most schema columns wins. None when no line looks like a header.
+    """
+    lines = [line.rstrip("\r") for line in _head_lines(path, encoding)]
+    best: tuple[int, str, int, tuple[str, ...]] | None = None
+    for delim in DELIMITERS:
+        rows = [next(csv.reader(io.StringIO(line), delimiter=delim), []) for line in lines]
+        index = find_header_row(rows, schema, HEADER_SEARCH_ROWS)
+        if index is None:
+            continue
+        score = header_score(rows[index], schema)
+        if best is None or score > best[0]:
+            best = (score, delim, index + 1, tuple(rows[index]))
+    if best is None:
+        return None
+    return CsvLayout(delimiter=best[1], header_line=best[2], headers=best[3])
+
+
+# ---------------------------------------------------------------- CSV scan (DuckDB)
+
+
+@dataclass
+class CsvScan:
+    """A CSV loaded by DuckDB: good rows to stream, and the lines it rejected."""
+
+    rows: int
+    rejects: list[tuple[int, str, str, bool]]  # (line, error_type, message, looks like a footer)
+    batches: Iterator[pa.RecordBatch]
+    source_line: np.ndarray  # 1-based line of every good row, in order
+
+
+def _read_csv_sql(n_columns: int) -> str:
+    """The scan statement; column names are generated (c0..cN), values are all parameters."""
+    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns))
+    return (
+        "CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, header = true, skip = $skip,"
+        " delim = $delim, quote = '\"', escape = '\"', auto_detect = false,"
+        f" columns = {{{cols}}}, store_rejects = true, strict_mode = true)"
+    )
+
+
+_REJECTS_SQL = (
+    "SELECT line, min(error_type::VARCHAR), min(error_message),"
+    " bool_or(regexp_matches(csv_line, $footer)) FROM reject_errors GROUP BY line ORDER BY line"
+)
+
+
+def good_row_lines(rows: int, header_line: int, skipped: Sequence[int]) -> np.ndarray:
+    """Line numbers of good rows, given the lines after the header that produced no row.
+
+    Good row k would sit on line header+1+k if nothing were skipped; each skipped line s_j
+    (sorted) pushes every row from ordinal g_j = s_j - header - 1 - j on by one, so the shift
+    of row k is the number of g_j <= k: one vectorized `searchsorted`.
+    """
+    ordinal = np.arange(rows, dtype=np.int64)
+    skips = np.array(sorted({s for s in skipped if s > header_line}), dtype=np.int64)
+    gaps = skips - header_line - 1 - np.arange(len(skips), dtype=np.int64)
+    return header_line + 1 + ordinal + np.searchsorted(gaps, ordinal, side="right")
+
+
+@contextmanager
+def scan_csv(
+    path: Path,
+    layout: CsvLayout,
+    blank_lines: Sequence[int],
+    batch_rows: int = 500_000,
+    memory_limit: str = "2GB",
+) -> Iterator[CsvScan]:
+    """Load a UTF-8 CSV with DuckDB (all VARCHAR, malformed lines rejected, not dropped).
+
+    The rows go into a temporary table first: rejected lines are known only once the whole
+    file has been scanned, and they are needed to number the good rows. The table spills to
+    a temporary folder beyond `memory_limit`, so memory stays bounded.
+    """
+    with tempfile.TemporaryDirectory(prefix="fanpin-duckdb-") as spill:
+        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
+        try:
+            con.execute(
+                _read_csv_sql(len(layout.headers)),
+                {"path": str(path), "skip": layout.header_line - 1, "delim": layout.delimiter},
+            ).fetchall()
+            rejects = [
+                (int(r[0]), str(r[1]), str(r[2]), bool(r[3]))
+                for r in con.execute(_REJECTS_SQL, {"footer": FOOTER_SQL}).fetchall()
+            ]
+            rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
+            skipped = [r[0] for r in rejects] + list(blank_lines)
+            lines = good_row_lines(rows, layout.header_line, skipped)
+            reader = con.sql("SELECT * FROM raw").to_arrow_reader(batch_rows)
+            yield CsvScan(rows=rows, rejects=rejects, batches=iter(reader), source_line=lines)
+        except duckdb.Error as exc:
+            raise FileReadError(
+                f"{path.name}: CSV could not be read ({type(exc).__name__}: {exc})"
+            ) from None
+        finally:
+            con.close()
+
+
+# ---------------------------------------------------------------- xlsx
+
+
+@dataclass(frozen=True)
+class XlsxTable:
+    """The data rows of the first sheet that has a header, as text, with their sheet rows."""
+
+    sheet: str
+    header_row: int  # 1-based sheet row of the header
+    headers: tuple[str, ...]
+    frame: pl.DataFrame  # columns c0..cN (text) and source_line (1-based sheet row)
+    notes: tuple[str, ...] = ()
+
+
+def _open_xlsx(path: Path) -> fastexcel.ExcelReader:
+    try:
+        return fastexcel.read_excel(path)
+    except Exception as exc:  # calamine raises several types for zip/xml damage
+        raise FileReadError(
+            f"{path.name}: not a readable xlsx workbook ({type(exc).__name__})"
+        ) from None
+
+
+def _sheet_frame(reader: fastexcel.ExcelReader, index: int, name: str) -> pl.DataFrame:
+    """The whole sheet as text, row i = sheet row i+1 (leading empty rows kept).
+
+    Every cell is read as a string: fastexcel renders a date cell as `2021-06-29 00:00:00`,
+    which `parse_date` reads like any other date text, and a number as `44376` or `1234.5`;
+    a plain number in a date column is then read as an Excel serial.
+    """
+    try:
+        sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
+        return sheet.to_polars()
+    except Exception as exc:
+        raise FileReadError(f"sheet '{name}' could not be read ({type(exc).__name__})") from None
+
+
+def read_xlsx(path: Path, schema: DepartmentSchema) -> XlsxTable:
+    """Read the first visible sheet whose first 20 rows hold a header of this schema."""
+    reader = _open_xlsx(path)
+    notes: list[str] = []
+    for index, name in enumerate(reader.sheet_names):
+        try:
+            frame = _sheet_frame(reader, index, name)
+        except FileReadError as exc:
+            notes.append(str(exc))
+            continue
+        head = [tuple(r) for r in frame.head(HEADER_SEARCH_ROWS).rows()]
+        found = find_header_row(head, schema, HEADER_SEARCH_ROWS)
+        if found is None:
+            notes.append(f"sheet '{name}' has no header row; skipped")
+            continue
+        return _xlsx_table(frame, name, found, head[found], notes)
+    raise FileReadError(f"{path.name}: no sheet with a header row of {schema.department}")
+
+
+def _xlsx_table(
+    frame: pl.DataFrame, sheet: str, header: int, headers: Sequence[str | None], notes: list[str]
+) -> XlsxTable:
+    names = [f"c{i}" for i in range(frame.width)]
+    data = (
+        frame.rename(dict(zip(frame.columns, names, strict=True)))
+        .with_row_index("source_line", offset=1)
+        .slice(header + 1)
+    )
+    cells = [pl.col(c).str.strip_chars().str.len_bytes().fill_null(0) > 0 for c in names]
+    data = data.filter(pl.any_horizontal(cells)) if cells else data.clear()
+    return XlsxTable(
+        sheet=sheet,
+        header_row=header + 1,
+        headers=tuple("" if h is None else str(h) for h in headers),
+        frame=data.with_columns(pl.col("source_line").cast(pl.Int64)),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,161 @@
+"""Reading files: encodings, transcoding, CSV layout and scans, xlsx sheets (fanpin/readers.py)."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xlsxwriter
+
+from fanpin import readers
+from fanpin.readers import FileReadError
+from fanpin.schema import DepartmentSchema, load_schemas
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "ingest"
+TEXT = "结算流水号,姓名\nM1,张三\n"
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, DepartmentSchema]:
+    return load_schemas(ROOT / "schemas")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (codecs.BOM_UTF8 + TEXT.encode(), "utf-8-sig"),
+        (TEXT.encode("utf-8"), "utf-8"),
+        (TEXT.encode("gb18030"), "gb18030"),
+        (codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), "utf-16"),
+        (TEXT.encode("utf-16-le"), None),
+        (bytes(range(256)), None),
+    ],
+)
+def test_detect_encoding(raw: bytes, expected: str | None) -> None:
+    """BOMs, strict UTF-8, then GB18030; BOM-less UTF-16 and binary are unknown."""
+    assert readers.detect_encoding(raw, complete=True) == expected
+
+
+def test_utf8_character_cut_at_the_sample_boundary_is_still_utf8() -> None:
+    """A sample that ends inside a 3-byte character is UTF-8 when more bytes follow."""
+    cut = TEXT.encode("utf-8")[:-2]  # ends inside 三
+    assert readers.detect_encoding(cut, complete=False) == "utf-8"
+    assert readers.detect_encoding(cut, complete=True) != "utf-8"
+
+
+def test_sniff_encoding_names_the_file(tmp_path: Path) -> None:
+    """An unknown encoding raises FileReadError naming the file."""
+    with pytest.raises(FileReadError, match=r"medical_utf16_nobom\.csv: unknown encoding"):
+        readers.sniff_encoding(DATA / "medical_utf16_nobom.csv")
+    with pytest.raises(FileReadError, match=r"binary\.csv: unknown encoding"):
+        readers.sniff_encoding(DATA / "binary.csv")
+
+
+def test_transcode_streams_gb18030_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 7-byte chunks every multibyte char is split somewhere; the output is still exact."""
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 7)
+    text = "姓名,金额\n张三,１２３元\n\n𠀀李四,5\n"  # 𠀀 is a 4-byte GB18030 sequence
+    src, dst = tmp_path / "gb.csv", tmp_path / "utf8.csv"
+    src.write_bytes(text.encode("gb18030"))
+    facts = readers.transcode_to_utf8(src, dst, "gb18030")
+    assert dst.read_text(encoding="utf-8") == text
+    assert facts.size == src.stat().st_size and facts.blank_lines == [3]
+    assert facts.sha256 == readers.file_sha256(src)
+
+
+def test_transcode_fails_on_an_invalid_byte(tmp_path: Path) -> None:
+    """A byte that is not GB18030 fails the file with its name and the offset."""
+    src = tmp_path / "bad.csv"
+    src.write_bytes("姓名\n".encode("gb18030") + b"\xff\xff\n")
+    with pytest.raises(FileReadError, match=r"bad\.csv: invalid gb18030 byte near offset 5"):
+        readers.transcode_to_utf8(src, tmp_path / "out.csv", "gb18030")
+
+
+def test_hash_and_scan_finds_blank_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blank lines (also CRLF ones) are found wherever the chunk boundaries fall."""
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"h\r\n\r\na\r\n\nb\n\n")
+    for size in (1, 2, 3, 64):
+        monkeypatch.setattr(readers, "CHUNK_BYTES", size)
+        facts = readers.hash_and_scan(path)
+        assert facts.blank_lines == [2, 4, 6] and facts.size == 12
+
+
+def test_good_row_lines_shift_past_skipped_lines() -> None:
+    """Rows after a rejected or blank line move down by one line per skipped line."""
+    lines = readers.good_row_lines(4, header_line=2, skipped=[4, 6, 7])
+    assert lines.tolist() == [3, 5, 8, 9]
+    assert readers.good_row_lines(0, 1, [5]).tolist() == []
+    assert isinstance(lines, np.ndarray)
+
+
+def test_csv_layout_finds_header_below_title_and_delimiter(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """A title line is skipped and a tab delimiter detected."""
+    path = tmp_path / "t.csv"
+    path.write_text("医保结算明细\n结算流水号\t姓名\t结算日期\t就诊类型\n", encoding="utf-8")
+    layout = readers.csv_layout(path, "utf-8", schemas["medical"])
+    assert layout is not None
+    assert (layout.header_line, layout.delimiter) == (2, "\t")
+    assert layout.headers == ("结算流水号", "姓名", "结算日期", "就诊类型")
+
+
+def test_scan_csv_rejects_malformed_lines_with_their_numbers(
+    schemas: dict[str, DepartmentSchema],
+) -> None:
+    """Short and long rows are rejected with line numbers; good rows keep theirs."""
+    path = DATA / "medical_utf8_bom.csv"
+    layout = readers.csv_layout(path, "utf-8-sig", schemas["medical"])
+    assert layout is not None and layout.header_line == 2
+    facts = readers.hash_and_scan(path)
+    with readers.scan_csv(path, layout, facts.blank_lines) as scan:
+        assert scan.rows == 3
+        assert [(line, kind) for line, kind, _, _ in scan.rejects] == [
+            (4, "MISSING COLUMNS"),
+            (7, "TOO MANY COLUMNS"),
+        ]
+        assert scan.source_line.tolist() == [3, 6, 8]
+        assert sum(b.num_rows for b in scan.batches) == 3
+
+
+def _workbook(path: Path) -> None:
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("名单")
+    date_fmt = book.add_format({"num_format": "yyyy年m月d日"})
+    sheet.write(0, 0, "綦江区2021年残疾人名单")
+    headers = ["记录编号", "姓名", "身份证号", "残疾类别", "残疾等级", "发证日期", "证件状态"]
+    sheet.write_row(2, 0, headers)
+    sheet.write_row(3, 0, ["D1", "张三", "11010519491231002X", "肢体", "二级"])
+    sheet.write_datetime(3, 5, dt.datetime(2021, 6, 29), date_fmt)
+    sheet.write(3, 6, "有效")
+    sheet.write_row(4, 0, ["D2", "李四", "", "视力", 3, 44377, "有效"])
+    book.close()
+
+
+def test_read_xlsx_skips_title_and_keeps_sheet_rows(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """The header is found under a title row; cells are text; lines are sheet rows."""
+    path = tmp_path / "d.xlsx"
+    _workbook(path)
+    table = readers.read_xlsx(path, schemas["disability"])
+    assert (table.sheet, table.header_row) == ("名单", 3)
+    assert table.headers[:2] == ("记录编号", "姓名")
+    frame = table.frame
+    assert frame["c0"].to_list() == ["D1", "D2"]
+    assert frame["c5"][0].startswith("2021-06-29") and frame["c5"][1] == "44377"
+    assert frame["c4"].to_list() == ["二级", "3"]
+    assert table.frame["source_line"].to_list() == [4, 5]
+
+
+def test_unreadable_xlsx_names_the_file(schemas: dict[str, DepartmentSchema]) -> None:
+    """A file that is not really an xlsx raises FileReadError naming it."""
+    with pytest.raises(FileReadError, match=r"not_really\.xlsx: not a readable xlsx"):
+        readers.read_xlsx(DATA / "not_really.xlsx", schemas["disability"])

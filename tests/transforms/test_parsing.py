@@ -1,0 +1,95 @@
+"""Typing of department cells (transforms/parsing.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from transforms import parsing
+
+
+def _apply(expr_fn, values):  # type: ignore[no-untyped-def]
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.Utf8})
+    return frame.select(expr_fn(pl.col("v")).alias("out"))["out"].to_list()
+
+
+def test_every_date_spelling_reads_as_the_same_date() -> None:
+    """ISO, slashes, compact, 年月日, dots, Excel serial and datetime text all give 2021-06-29."""
+    spellings = [
+        "2021-06-29",
+        "2021/6/29",
+        "20210629",
+        "2021年6月29日",
+        "2021.6.29",
+        "44376",
+        "44376.75",
+        "2021-06-29 08:30:00",
+        "2021/06/29T08:30",
+        "２０２１-０６-２９",
+        " 2021-06-29 ",
+    ]
+    assert _apply(parsing.parse_date, spellings) == [date(2021, 6, 29)] * len(spellings)
+
+
+def test_untypable_dates_are_null() -> None:
+    """Impossible dates, 7 digits, words, out-of-range years and small numbers are not dates."""
+    bad = ["2021-02-30", "2021629", "abc", "1800-01-01", "12345", "", None]
+    assert _apply(parsing.parse_date, bad) == [None] * len(bad)
+
+
+def test_amounts_with_yuan_separators_and_full_width_digits() -> None:
+    """`1,234.50元`, `１２３`, `12 元`, `¥3,000`, `1，000` read as yuan; words do not."""
+    got = _apply(
+        parsing.parse_amount, ["1,234.50元", "１２３", " 12 元", "¥3,000", "1，000", "十元"]
+    )
+    assert got == [1234.5, 123.0, 12.0, 3000.0, 1000.0, None]
+
+
+def test_int_accepts_excel_floats_and_enforces_range() -> None:
+    """`3`, `3.0`, `４` are ints; `3.5`, `0` (below min 1) and `31` (above max 30) are not."""
+    got = _apply(lambda e: parsing.parse_int(e, 1, 30), ["3", "3.0", "４", "3.5", "0", "31", "x"])
+    assert got == [3, 3, 4, None, None, None, None]
+
+
+def test_enum_maps_synonyms_case_width_and_spaces() -> None:
+    """Synonyms, full-width letters, lower case and inner spaces map to the canonical value."""
+    values, synonyms = ["A", "B", "C", "D"], {"C级": "C", "C级危房": "C", "D级": "D"}
+    got = _apply(
+        lambda e: parsing.parse_enum(e, values, synonyms),
+        ["C", "c级危房", "Ｃ级", "D 级", "E", "A"],
+    )
+    assert got == ["C", "C", "C", "D", None, "A"]
+
+
+def test_yesno() -> None:
+    """是/否, Y/N, 1/0, true/false read as booleans; anything else is null."""
+    got = _apply(parsing.parse_yesno, ["是", "否", "Y", "n", "1", "0", "TRUE", "false", "也许"])
+    assert got == [True, False, True, False, True, False, True, False, None]
+
+
+def test_grade_forms() -> None:
+    """一级..四级, 1..4, 1级, `3.0` and `二级残疾` are grades; 5 and 五级 are not."""
+    got = _apply(parsing.parse_grade, ["一级", "二级残疾", "3", "4级", "3.0", "５", "五级"])
+    assert got == [1, 2, 3, 4, 3, None, None]
+
+
+def test_county_code_is_six_digits() -> None:
+    """A 6-digit code (also full-width or from an Excel number) passes; 5 digits do not."""
+    got = _apply(parsing.parse_county_code, ["500222", "５００２２２", "500222.0", "50022", "abc"])
+    assert got == ["500222", "500222", "500222", None, None]
+
+
+def test_clean_text_trims_full_width_space_and_blanks_to_null() -> None:
+    """Leading/trailing (full-width) spaces go; an all-space cell becomes null."""
+    assert _apply(parsing.clean_text, ["\u3000张三 ", "   ", "", None]) == [
+        "张三",
+        None,
+        None,
+        None,
+    ]
+
+
+def test_fold_width_folds_full_width_ascii() -> None:
+    """Full-width digits, letters and brackets become ASCII; Chinese text is untouched."""
+    assert _apply(parsing.fold_width, ["１２３Ｘ（元）", "张三"]) == ["123X(元)", "张三"]
