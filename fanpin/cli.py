@@ -87,12 +87,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_environment() -> None:
+    """Defaults that keep a run offline and its log readable (the caller may override them)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import logging
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
 def _run(args: argparse.Namespace) -> int:
     inbox = _existing_dir(args.inbox, "--inbox")
     output = _output_dir(args.output, inbox)
     run_date = parse_run_date(args.run_date)
     policy = parse_policy(args.policy)
     departments = parse_departments(args.departments)
+    quiet_environment()
     from flows.nightly import nightly  # Prefect is slow to import: only when running
 
     summary = nightly(
@@ -119,6 +130,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     inbox = _existing_dir(args.inbox, "--inbox")
+    quiet_environment()
     from flows.nightly import serve_nightly
 
     serve_nightly(inbox, _output_dir(args.output, inbox), parse_policy(args.policy))
@@ -137,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 — the one place that turns any failure into a line
         if os.environ.get("FANPIN_DEBUG"):
             raise
-        print(f"fanpin: {type(exc).__name__}: {exc}", file=sys.stderr)
+        from fanpin.privacy import scrub
+
+        first_line = (str(exc).splitlines() or [""])[0][:300]
+        print(f"fanpin: {type(exc).__name__}: {scrub(first_line)}", file=sys.stderr)
         return 1
 
 

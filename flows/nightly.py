@@ -8,7 +8,8 @@ any stage can be rerun from the files of the one before).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from fanpin import stages
 from fanpin.context import RunContext
 from fanpin.locking import output_lock
+from fanpin.privacy import install_log_scrubber
 
 TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE}
 
@@ -77,12 +79,17 @@ def _validate_all(ctx: RunContext, state: stages.RunState) -> None:
 def nightly(
     inbox: Path,
     output: Path,
-    run_date: date,
+    run_date: date | None = None,
     policy: str = "sample",
     departments: list[str] | None = None,
     wait_seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """One night's run; `departments` limits re-ingestion, the others reuse tonight's staged data."""
+    """One night's run; `departments` limits re-ingestion, the others reuse tonight's staged data.
+
+    Without `run_date` (the nightly schedule) the run is for today in Asia/Shanghai.
+    """
+    run_date = run_date or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    install_log_scrubber()
     logger = get_run_logger()
     ctx = RunContext(inbox=Path(inbox), output=Path(output), run_date=run_date, policy=policy)
     with output_lock(ctx.output, run_date.isoformat(), wait_seconds):
@@ -97,7 +104,7 @@ def nightly(
         state.scoring = score_task(ctx, [d for d in accepted if d != "roster"])
         manifest = publish_task(ctx, state)
         artifacts_task(manifest)
-    logger.info(manifest["message"])
+    logger.info(manifest["message"].splitlines()[0])
     return manifest
 
 
