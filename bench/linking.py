@@ -1,156 +1,100 @@
-"""Benchmark: the linker against a plain exact-id DuckDB join, with precision/recall.
+"""Benchmark: the linker vs a plain exact-id join (and Splink), on the sample generator's data.
 
-``run(roster_people, records)`` builds staged frames (``fanpin.generator.generate``
-when it exists, else the synthetic builder below: vectorized, with the noise of
-domain.md), loads both into DuckDB tables (not timed), then times
+``run(people=100_000)`` generates the world with ``fanpin.generator.generate``, stages the
+roster and the four departments the way the pipeline does (``transforms.identity.id_columns``,
+``transforms.names.name_columns``, the roster's ``person_ref`` rule of docs/stages.md), loads
+them into DuckDB tables (not timed), then times, on the same tables and in the same process:
 
-- ``exact_join``: ``records LEFT JOIN roster ON id_norm`` materialized (the floor), and
-- ``linker``: ``transforms.linker.link_department`` (links + review materialized),
+- ``exact_join``: per department ``records LEFT JOIN roster ON id_norm``, materialized with
+  the links' columns (department, record_id, person_ref, id_number, household_id,
+  match_status, match_method, match_score, source_file, source_line): the floor;
+- ``linker``: ``transforms.linker.link_department`` per department, the roster preparation
+  included (links: the big table plus a view patching the open rows; review materialized);
+- both again ending in a Parquet file per department (``*_to_parquet_s``): what the
+  link stage really pays (``fanpin.linking`` writes ``links.write_parquet``);
+- ``splink`` (optional, ``bench.splink_baseline``): trained and predicted on the same data.
 
-and reports the ratio, peak RSS while linking, and precision / recall against the
-truth. Targets (issue 3): ratio <= 3, peak < 6 GB, precision >= 0.999 over linked,
-recall >= 0.995 over records about roster people with an id clue, review < 1%.
-
-Splink hook: add a function to ``COMPARATORS`` (name -> callable(con, roster_table,
-records_table) -> links table name with columns record_id, person_ref); ``run``
-times every entry and scores it with the same truth.
+Quality against the generator's truth (``Dataset.links``): a link is correct when the linked
+roster person is the record's true person (the staged roster keeps the person's true id in
+``true_id``, so people with an invalid roster id count too). Recall is over records about
+roster people that carry an identity clue (truth ``clue``); precision over linked records.
+Targets (issue 3) at 100k people: precision >= 0.999, recall >= 0.995, review < 1%,
+F1 above Splink's best; time <= 3x the exact join at 1M people (~8M records), peak < 6 GB.
 """
 
 from __future__ import annotations
 
+import argparse
+import resource
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import duckdb
-import numpy as np
 import polars as pl
 import psutil
-from pypinyin import lazy_pinyin
 
-from fanpin.generator.identity import (
-    build_ids,
-    substitute_digit,
-    to_fifteen,
-    to_strings,
-    transpose_adjacent,
-)
+from fanpin.generator import Dataset, generate
 from fanpin.matching_config import load_matching_config
 from transforms.compare import warm_up
-from transforms.identity import identity_frame
+from transforms.identity import id_columns
 from transforms.linker import configure_connection, link_counts, link_department
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
-GIVEN = list("伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华建国玉红文辉春梅")
-# Homophones typed by ear (same toneless pinyin).
-HOMOPHONE = {"丽": "莉", "明": "铭", "伟": "玮", "芳": "方", "静": "婧", "军": "君", "华": "花"}
-COUNTIES = np.array([500222, 500101, 500102, 500103, 500104], dtype=np.int64)
-
-Comparator = Callable[[duckdb.DuckDBPyConnection, str, str], str]
-COMPARATORS: dict[str, Comparator] = {}  # Splink goes here (issue 3 follow-up).
+DEPARTMENTS = ("health", "medical", "housing", "disability")
+RUN_DATE = date(2026, 11, 29)
 
 
-# --------------------------------------------------------------------------- synthetic data
+# --------------------------------------------------------------------------- staging
 
 
-def _names(rng: np.random.Generator, n: int) -> np.ndarray:  # type: ignore[type-arg]
-    """2-3 character names from small vocabularies (object array, vectorized concat)."""
-    sur = np.array(SURNAMES, dtype=object)[rng.integers(0, len(SURNAMES), n)]
-    g1 = np.array(GIVEN, dtype=object)[rng.integers(0, len(GIVEN), n)]
-    g2 = np.array(GIVEN + [""] * 10, dtype=object)[rng.integers(0, len(GIVEN) + 10, n)]
-    return sur + g1 + g2  # type: ignore[no-any-return]
+def _name_exprs() -> list[pl.Expr]:
+    from transforms.names import name_columns  # the staging helper's module
+
+    exprs = name_columns("name")
+    return list(exprs) if isinstance(exprs, list | tuple) else [exprs]
 
 
-def _births(rng: np.random.Generator, n: int) -> np.ndarray:  # type: ignore[type-arg]
-    days = rng.integers(0, 365 * 80, n)
-    dates = np.datetime64("1940-01-01") + days.astype("timedelta64[D]")
-    as_str = np.datetime_as_string(dates).astype("U10")
-    return np.char.replace(as_str, "-", "").astype(np.int64)  # type: ignore[no-any-return]
-
-
-def _with_names(frame: pl.DataFrame) -> pl.DataFrame:
-    """name_norm / name_key; the pinyin is computed once per distinct name."""
-    distinct = frame.select(pl.col("name").unique())
-    keys = [
-        "".join(lazy_pinyin(n)) for n in distinct["name"].to_list()
-    ]  # distinct values only
-    lookup = distinct.with_columns(name_key=pl.Series(keys, dtype=pl.String))
-    return frame.join(lookup, on="name", how="left").with_columns(name_norm=pl.col("name"))
-
-
-def _roster(rng: np.random.Generator, people: int) -> pl.DataFrame:
-    area = COUNTIES[rng.integers(0, len(COUNTIES), people)]
-    seq = rng.integers(0, 1000, people)
-    ids = build_ids(area, _births(rng, people), seq)
-    frame = pl.DataFrame({
-        "household_id": pl.Series(np.arange(people) // 3).cast(pl.String),
-        "relation": np.where(np.arange(people) % 3 == 0, "户主", "子女"),
-        "name": _names(rng, people).astype(str),
-        "id_number": to_strings(ids),
-        "county_code": pl.Series(area).cast(pl.String),
-    }).unique("id_number", keep="first")
-    frame = pl.concat([frame, identity_frame(frame["id_number"])], how="horizontal")
-    return _with_names(frame).with_columns(person_ref=pl.col("id_norm"))
-
-
-def _noisy_ids(rng: np.random.Generator, ids: pl.Series, kinds: np.ndarray) -> pl.Series:  # type: ignore[type-arg]
-    """Apply substitution / transposition / 15-digit / missing to the chosen rows."""
-    chars = np.frombuffer("".join(ids.to_list()).encode(), dtype=np.uint8).reshape(-1, 18).copy()
-    substitute_digit(chars, np.flatnonzero(kinds == 1), rng)
-    transpose_adjacent(chars, np.flatnonzero(kinds == 2), rng)
-    out = to_strings(chars)
-    fifteen = np.flatnonzero(kinds == 3)
-    if len(fifteen):
-        short = to_strings(to_fifteen(chars[fifteen]))
-        out = out.scatter(fifteen, short)
-    return out.scatter(np.flatnonzero(kinds == 4), None)
-
-
-def _records(
-    rng: np.random.Generator, roster: pl.DataFrame, n: int, about_roster: float
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Records (raw id + name) and truth (record_id, true_person)."""
-    n_in = int(n * about_roster)
-    pick = rng.integers(0, roster.height, n_in)
-    base = roster[pick].select("name", "id_number", "person_ref", "household_id")
-    # 0 clean, 1 substitution, 2 transposition, 3 fifteen-digit, 4 missing, 5 head id
-    kinds = rng.choice(6, n_in, p=[0.92, 0.02, 0.01, 0.01, 0.02, 0.02])
-    heads = roster.group_by("household_id").agg(head_id=pl.col("id_number").first())
-    base = base.join(heads, on="household_id", how="left", maintain_order="left")
-    ids = pl.Series(np.where(kinds == 5, base["head_id"], base["id_number"]))
-    ids = _noisy_ids(rng, ids, np.where(kinds == 5, 0, kinds))
-    homophone = rng.random(n_in) < 0.02
-    names = base["name"].str.replace_many(list(HOMOPHONE), list(HOMOPHONE.values()))
-    names = pl.Series(np.where(homophone, names, base["name"]))
-    outside = n - n_in
-    other = to_strings(build_ids(np.full(outside, 500999), _births(rng, outside),
-                                 rng.integers(0, 1000, outside)))
-    frame = pl.DataFrame({
-        "record_id": pl.Series(np.arange(n)).cast(pl.String),
-        "name": pl.concat([names, pl.Series(_names(rng, outside).astype(str))]),
-        "id_number": pl.concat([ids, other]),
-        "true_person": pl.concat(
-            [base["person_ref"], pl.Series([None] * outside, dtype=pl.String)]
-        ),
-        "clue": pl.concat([pl.Series(kinds != 4), pl.Series(np.ones(outside, bool))]),
-    })
-    truth = frame.select("record_id", "true_person", "clue")
-    frame = pl.concat([frame.drop("true_person", "clue"), identity_frame(frame["id_number"])],
-                      how="horizontal")
-    staged = _with_names(frame).with_columns(
-        source_file=pl.lit("bench.csv"), source_line=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+def _with_source(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    return frame.with_columns(
+        source_file=pl.lit(file), source_line=pl.int_range(2, pl.len() + 2, dtype=pl.Int64)
     )
-    return staged, truth
 
 
-def synthetic(roster_people: int, records: int, seed: int = 7,
-              about_roster: float = 0.8) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(roster, records, truth) staged frames with the domain's typical noise."""
-    rng = np.random.default_rng(seed)
-    roster = _roster(rng, roster_people)
-    recs, truth = _records(rng, roster, records, about_roster)
-    return roster, recs, truth
+def stage_roster(ds: Dataset) -> pl.DataFrame:
+    """Staged roster plus ``true_id`` (bench only: the person's real id, for scoring)."""
+    true_id = ds.people["id_number"].head(ds.roster.height)
+    frame = _with_source(ds.roster, "roster.csv").with_columns(id_columns())
+    frame = frame.with_columns(_name_exprs()).with_columns(true_id=true_id)
+    unique = pl.col("id_norm").is_not_null() & (pl.len().over("id_norm") == 1)
+    fallback = pl.format("R:{}:{}:{}", "household_id", "name_norm", "source_line")
+    return frame.with_columns(person_ref=pl.when(unique).then("id_norm").otherwise(fallback))
+
+
+def stage_department(ds: Dataset, department: str) -> pl.DataFrame:
+    """Staged department frame (disability: the ``cert_*`` columns from certificate_no)."""
+    frame = _with_source(ds.department(department), f"{department}.csv")
+    frame = frame.with_columns(id_columns()).with_columns(_name_exprs())
+    if "certificate_no" in frame.columns:
+        frame = frame.with_columns(cert18=pl.col("certificate_no").str.slice(0, 18))
+        frame = frame.with_columns(id_columns("cert18", "cert_id_")).drop("cert18")
+    return frame
+
+
+def load(con: duckdb.DuckDBPyConnection, people: int, seed: int) -> dict[str, int]:
+    """Generate, stage and load ``roster``, ``rec_<dept>`` and ``truth`` tables; row counts."""
+    ds = generate(people, seed, RUN_DATE)
+    frames = {"roster": stage_roster(ds), "truth": ds.links}
+    frames |= {f"rec_{d}": stage_department(ds, d) for d in DEPARTMENTS}
+    del ds
+    sizes = {}
+    for name, frame in frames.items():
+        con.register("frame_in", frame)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM frame_in")
+        con.unregister("frame_in")
+        sizes[name] = frame.height
+    return sizes
 
 
 # --------------------------------------------------------------------------- measuring
@@ -179,93 +123,197 @@ class PeakRss:
         self._thread.join()
 
 
-def _quality(con: duckdb.DuckDBPyConnection, links: str) -> dict[str, float]:
-    row = con.execute(
-        f"SELECT count(*) FILTER (WHERE l.match_status = 'linked'), "
-        "count(*) FILTER (WHERE l.match_status = 'linked' AND l.person_ref = t.true_person), "
-        "count(*) FILTER (WHERE t.true_person IS NOT NULL AND t.clue), "
-        "count(*) FILTER (WHERE t.true_person IS NOT NULL AND t.clue "
-        "AND l.match_status = 'linked' AND l.person_ref = t.true_person), "
-        "count(*) FILTER (WHERE l.match_status = 'review'), count(*) "
-        f"FROM {links} l JOIN truth t USING (record_id)"
-    ).fetchall()[0]
-    linked, right, relevant, found, review, total = (int(v) for v in row)
+def exact_join(con: duckdb.DuckDBPyConnection, department: str) -> str:
+    """The floor: one LEFT hash join on the normalized id, with the links' output columns."""
+    table = f"ej_{department}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT '{department}' AS department, "
+        "r.record_id, p.person_ref, coalesce(p.id_norm, p.id_clean) AS id_number, "
+        "p.household_id, CASE WHEN p.person_ref IS NULL THEN 'unmatched' ELSE 'linked' END "
+        "AS match_status, CASE WHEN p.person_ref IS NULL THEN 'none' ELSE 'id_exact' END "
+        "AS match_method, CASE WHEN p.person_ref IS NULL THEN 0.0 ELSE 1.0 END AS match_score, "
+        f"r.source_file, r.source_line FROM rec_{department} r "
+        "LEFT JOIN roster p ON p.id_norm = r.id_norm"
+    )
+    return table
+
+
+def _to_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], folder: str) -> float:
+    t = time.perf_counter()
+    for table in tables:
+        con.execute(f"COPY (SELECT * FROM {table}) TO '{folder}/{table}.parquet' "
+                    "(FORMAT parquet, COMPRESSION zstd)")
+    return time.perf_counter() - t
+
+
+def _timed_exact(con: duckdb.DuckDBPyConnection) -> tuple[float, list[str]]:
+    t = time.perf_counter()
+    tables = [exact_join(con, d) for d in DEPARTMENTS]
+    return time.perf_counter() - t, tables
+
+
+def _drop_prepared_roster(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the linker's cached roster so that every timed run pays its preparation."""
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'lk_roster_%'"
+    ).fetchall():
+        con.execute(f'DROP TABLE "{name}"')
+
+
+def _timed_linker(con: duckdb.DuckDBPyConnection) -> tuple[float, list[str], dict[str, Any]]:
+    config = load_matching_config()
+    _drop_prepared_roster(con)
+    t = time.perf_counter()
+    for d in DEPARTMENTS:
+        link_department(con, "roster", f"rec_{d}", d, config)
+    seconds = time.perf_counter() - t
+    counts = {d: link_counts(con, d) for d in DEPARTMENTS}
+    return seconds, [f"lk_{d}_links" for d in DEPARTMENTS], counts
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def _scored_view(con: duckdb.DuckDBPyConnection, name: str, tables: list[str]) -> None:
+    """One row per record: status, method, correct?, and the truth labels."""
+    union = " UNION ALL ".join(
+        f"SELECT department, record_id, person_ref, match_status, match_method FROM {t}"
+        for t in tables
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT l.department, l.record_id, "
+        "l.match_status, l.match_method, t.noise, t.clue, "
+        "t.true_person IS NOT NULL AND t.clue AS relevant, "
+        "l.match_status = 'linked' AS linked, "
+        "coalesce(l.match_status = 'linked' AND p.true_id = t.true_person, false) AS correct "
+        f"FROM ({union}) l JOIN truth t USING (department, record_id) "
+        "LEFT JOIN roster p ON p.person_ref = l.person_ref"
+    )
+
+
+def _figures(row: tuple[Any, ...]) -> dict[str, Any]:
+    records, linked, correct, relevant, found, review, noclue = (int(v or 0) for v in row)
+    precision = correct / linked if linked else 1.0
+    recall = found / relevant if relevant else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "precision": right / linked if linked else 1.0,
-        "recall": found / relevant if relevant else 1.0,
-        "review_share": review / total if total else 0.0,
-        "linked": linked,
-        "wrong_links": linked - right,
+        "records": records, "linked": linked, "wrong": linked - correct,
+        "precision": round(precision, 5), "recall": round(recall, 5), "f1": round(f1, 5),
+        "review_share": round(review / records, 5) if records else 0.0,
+        "no_clue_linked": noclue,
     }
 
 
-Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, str]
+AGGREGATES = (
+    "count(*), count(*) FILTER (WHERE linked), count(*) FILTER (WHERE correct), "
+    "count(*) FILTER (WHERE relevant), count(*) FILTER (WHERE relevant AND correct), "
+    "count(*) FILTER (WHERE match_status = 'review'), "
+    "count(*) FILTER (WHERE linked AND NOT clue)"
+)
 
 
-def _load(roster_people: int, records: int, seed: int) -> Frames:
-    try:  # the shared generator, when it is there
-        from fanpin.generator import generate  # type: ignore[attr-defined]
-    except ImportError:
-        return (*synthetic(roster_people, records, seed), "synthetic")
-    _ = generate  # TODO: map Dataset -> staged frames once the generator's API is final
-    return (*synthetic(roster_people, records, seed), "synthetic")
+def quality(con: duckdb.DuckDBPyConnection, tables: list[str], label: str) -> dict[str, Any]:
+    """Overall, per department, per tier (match_method) and per noise label figures."""
+    view = f"q_{label}"
+    _scored_view(con, view, tables)
+    out: dict[str, Any] = {"all": _figures(con.execute(f"SELECT {AGGREGATES} FROM {view}")
+                                          .fetchone() or ())}
+    for key in ("department", "match_method", "noise"):
+        rows = con.execute(
+            f"SELECT {key}, {AGGREGATES} FROM {view} GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        out[f"by_{key}"] = {str(r[0]): _figures(r[1:]) for r in rows}
+    return out
 
 
-def run(roster_people: int = 100_000, records: int = 700_000, seed: int = 7,
-        memory_limit: str = "6GB", threads: int = 2) -> dict[str, Any]:
-    """Time linker vs exact join on ``roster_people`` x ``records``; quality vs truth."""
-    t0 = time.perf_counter()
-    roster, recs, truth, source = _load(roster_people, records, seed)
+# --------------------------------------------------------------------------- run
+
+
+def _splink(con: duckdb.DuckDBPyConnection, max_records: int | None) -> dict[str, Any]:
+    from bench import splink_baseline  # benchmark-only dependency
+
+    return splink_baseline.run_on(con, DEPARTMENTS, max_records=max_records)
+
+
+def run(people: int = 100_000, seed: int = 7, splink: bool = True,
+        memory_limit: str = "6GB", threads: int = 2, repeat: int = 2) -> dict[str, Any]:
+    """Generate, stage, time exact join vs linker (vs Splink) and score all against truth."""
     con = duckdb.connect()
     configure_connection(con, memory_limit=memory_limit, threads=threads)
-    for name, frame in (("roster", roster), ("records", recs), ("truth", truth)):
-        con.register(f"{name}_df", frame)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_df")
-        con.unregister(f"{name}_df")
-    del roster, recs
+    t0 = time.perf_counter()
+    sizes = load(con, people, seed)
     warm_up(con)  # one-time pandas import of DuckDB's Arrow UDFs (~2 s per process)
-    build_s = time.perf_counter() - t0
-
-    t1 = time.perf_counter()
-    con.execute("CREATE TABLE exact_join AS SELECT r.record_id, p.person_ref "
-                "FROM records r LEFT JOIN roster p ON p.id_norm = r.id_norm")
-    exact_s = time.perf_counter() - t1
-    t1 = time.perf_counter()
-    con.execute("CREATE TABLE exact_join_wide AS SELECT r.record_id, p.person_ref, "
-                "p.id_norm AS id_number, p.household_id, r.source_file, r.source_line "
-                "FROM records r LEFT JOIN roster p ON p.id_norm = r.id_norm")
-    exact_wide_s = time.perf_counter() - t1
-
-    with PeakRss() as rss:
-        t2 = time.perf_counter()
-        links, review = link_department(con, "roster", "records", "medical",
-                                        load_matching_config())
-        linker_s = time.perf_counter() - t2
-    result: dict[str, Any] = {
-        "data": source,
-        "roster_people": roster_people,
-        "records": records,
-        "build_s": round(build_s, 2),
-        "exact_join_s": round(exact_s, 3),
-        "linker_s": round(linker_s, 3),
-        "ratio": round(linker_s / exact_s, 2),
-        "exact_join_links_columns_s": round(exact_wide_s, 3),
-        "ratio_vs_links_columns": round(linker_s / exact_wide_s, 2),
+    result: dict[str, Any] = {"people": people, "sizes": sizes,
+                              "build_s": round(time.perf_counter() - t0, 1)}
+    exact_s, linker_s, exact_pq, linker_pq = [], [], [], []
+    with PeakRss() as rss, tempfile.TemporaryDirectory() as folder:
+        for _ in range(max(1, repeat)):  # interleaved: the machine is shared, timings drift
+            s, exact_tables = _timed_exact(con)
+            exact_s.append(s)
+            exact_pq.append(s + _to_parquet(con, exact_tables, folder))
+            s, linker_tables, counts = _timed_linker(con)
+            linker_s.append(s)
+            linker_pq.append(s + _to_parquet(con, linker_tables, folder))
+    result |= {
+        "exact_join_s": round(min(exact_s), 3), "linker_s": round(min(linker_s), 3),
+        "ratio_vs_exact": round(min(linker_s) / min(exact_s), 2),
+        "exact_to_parquet_s": round(min(exact_pq), 3),
+        "linker_to_parquet_s": round(min(linker_pq), 3),
+        "ratio_to_parquet": round(min(linker_pq) / min(exact_pq), 2),
         "peak_rss_gb": round(rss.peak / 2**30, 2),
-        "counts": link_counts(con, "medical"),
-        **_quality(con, "lk_medical_links"),
+        "counts": counts,
+        "linker": quality(con, linker_tables, "linker"),
+        "exact": quality(con, exact_tables, "exact"),
     }
-    for name, comparator in COMPARATORS.items():
-        t3 = time.perf_counter()
-        table = comparator(con, "roster", "records")
-        result[name] = {"s": round(time.perf_counter() - t3, 3), **_quality(con, table)}
-    _ = (links, review)
+    if splink:
+        result["splink"] = _splink(con, None)
+        result["ratio_splink_vs_linker"] = round(result["splink"]["seconds"] / min(linker_s), 2)
+    result["maxrss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
     return result
 
 
-if __name__ == "__main__":
-    import json
-    import sys
+# --------------------------------------------------------------------------- printing
 
-    args = [int(a) for a in sys.argv[1:3]] or [100_000, 700_000]
-    print(json.dumps(run(*args), ensure_ascii=False, indent=2))
+
+def _row(label: str, f: dict[str, Any]) -> str:
+    return (f"{label:<22}{f['records']:>10}{f['linked']:>10}{f['wrong']:>7}"
+            f"{f['precision']:>10.5f}{f['recall']:>9.5f}{f['f1']:>9.5f}"
+            f"{f['review_share']:>9.4f}{f['no_clue_linked']:>8}")
+
+
+def table(system: str, q: dict[str, Any]) -> str:
+    """Plain-text table: overall, per department, per tier, per noise label."""
+    head = (f"{system:<22}{'records':>10}{'linked':>10}{'wrong':>7}{'precision':>10}"
+            f"{'recall':>9}{'F1':>9}{'review':>9}{'noclue':>8}")
+    lines = [head, _row("all", q["all"])]
+    for key in ("by_department", "by_match_method", "by_noise"):
+        lines.append(f"-- {key[3:]}")
+        lines += [_row(k, v) for k, v in q[key].items()]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-splink", action="store_true")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    res = run(args.people, args.seed, splink=not args.no_splink, repeat=args.repeat)
+    print(table("linker", res["linker"]))
+    print()
+    print(table("exact join", res["exact"]))
+    if "splink" in res:
+        s = res["splink"]
+        print(f"\nsplink best threshold {s['threshold']}: " + _row("all", s["quality"]))
+        print("splink sweep:", s["sweep"])
+    keep = ("people", "sizes", "build_s", "exact_join_s", "linker_s", "ratio_vs_exact",
+            "exact_to_parquet_s", "linker_to_parquet_s", "ratio_to_parquet",
+            "peak_rss_gb", "maxrss_gb", "ratio_splink_vs_linker")
+    print({k: res[k] for k in keep if k in res})
+    if "splink" in res:
+        print({k: res["splink"][k] for k in ("seconds", "train_s", "predict_s", "pairs")})
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ compares every record with every person.
 - exact id:   ``p.id_norm = r.<clue>``                       (the bulk, one hash join)
 - fuzzy id:   the id with one window of characters cut out    (one join per window)
 - household:  the household of an anchor person               (head's id on a member's record)
-- name:       the pinyin key of the name                      (records without a usable id)
+- name+birth: the pinyin key of the name and the birth date   (records without a usable id)
 """
 
 from __future__ import annotations
@@ -54,20 +54,52 @@ def exact_id_join(records: str, roster: str, clue_column: str) -> str:
     )
 
 
-def fuzzy_id_candidates_sql(clues: str, roster: str, windows: Sequence[tuple[int, int]]) -> str:
+def fuzzy_id_candidates_sql(
+    clues: str, roster: str, windows: Sequence[tuple[int, int]], roster_column: str = "id_norm"
+) -> str:
     """Distinct (record_id, clue, person_ref) sharing at least one window key.
 
-    ``clues`` holds damaged 18-character ids (column ``clue_id``); only roster
-    people with a valid id are candidates (a roster person with an invalid id
-    is reachable by name and household only, contract section 1).
+    ``clues`` holds damaged 18-character ids (column ``clue_id``); the roster
+    side is ``roster_column``: the valid id, or the linker's ``key_id`` (the
+    valid id, else the roster's id with its check character repaired).
     """
+    col = f"p.{quote_ident(roster_column)}"
     parts = [
         f"SELECT r.record_id, r.clue, p.person_ref FROM {clues} r JOIN {roster} p "
-        f"ON {window_key_sql('p.id_norm', s, e)} = {window_key_sql('r.clue_id', s, e)} "
-        f"WHERE length(r.clue_id) = {ID_LENGTH} AND p.id_norm IS NOT NULL"
+        f"ON {window_key_sql(col, s, e)} = {window_key_sql('r.clue_id', s, e)} "
+        f"WHERE length(r.clue_id) = {ID_LENGTH} AND {col} IS NOT NULL"
         for s, e in windows
     ]
     return "SELECT DISTINCT record_id, clue, person_ref FROM (" + " UNION ALL ".join(parts) + ")"
+
+
+def window_keys_sql(
+    table: str, id_column: str, carry: Sequence[str], windows: Sequence[tuple[int, int]]
+) -> str:
+    """One row per (row of ``table``, window): ``w`` and ``wkey``, a 64-bit hash of the
+    id with that window cut out, plus the ``carry`` columns.
+
+    The roster's keys are computed once per roster and reused by every
+    department; hashed integer keys make each department's join an integer
+    hash join (a hash collision only adds a candidate that the edit distance
+    then rejects).
+    """
+    col = quote_ident(id_column)
+    values = ", ".join(f"({i}, {int(s)}, {int(e)})" for i, (s, e) in enumerate(windows))
+    kept = ", ".join(quote_ident(c) for c in carry)
+    return (
+        f"SELECT {kept}, w.w, hash(left(x.{col}, w.s) || substr(x.{col}, w.e + 1)) AS wkey "
+        f"FROM {table} x CROSS JOIN (VALUES {values}) w(w, s, e) "
+        f"WHERE length(x.{col}) = {ID_LENGTH}"
+    )
+
+
+def window_candidates_sql(clue_keys: str, roster_keys: str) -> str:
+    """Distinct (record_id, clue, person_ref) whose ids share a window key (integer join)."""
+    return (
+        "SELECT DISTINCT c.record_id, c.clue, k.person_ref "
+        f"FROM {clue_keys} c JOIN {roster_keys} k ON k.w = c.w AND k.wkey = c.wkey"
+    )
 
 
 def household_join(anchors: str, roster: str) -> str:
@@ -81,3 +113,15 @@ def household_join(anchors: str, roster: str) -> str:
 def name_key_join(residual: str, roster: str) -> str:
     """FROM clause: roster people whose pinyin key equals the record's."""
     return f"FROM {residual} r JOIN {roster} p ON p.name_key = r.name_key"
+
+
+def name_birth_join(residual: str, roster: str) -> str:
+    """FROM clause: roster people with the record's pinyin key AND birth date.
+
+    The name key alone is a poor block (张伟 has thousands of namesakes in a
+    county); with the birth date the blocks hold a handful of people.
+    """
+    return (
+        f"FROM {residual} r JOIN {roster} p "
+        "ON p.name_key = r.name_key AND p.birth = r.birth"
+    )

@@ -179,9 +179,9 @@ def edit_touches_birth_sql(left: str, right: str) -> str:
     )
 
 
-def area_agrees_sql(record_area: str, right: str = "p") -> str:
+def area_agrees_sql(record_area: str, right: str = "p", area_column: str = "id_area") -> str:
     """The record's 6-digit address code matches the person's county or id area."""
     return (
         f"coalesce({record_area} = {right}.county_code, false) "
-        f"OR coalesce({record_area} = {right}.id_area, false)"
+        f"OR coalesce({record_area} = {right}.{area_column}, false)"
     )

@@ -1,31 +1,38 @@
 """Link department records to roster people: blocking -> compare -> decide, in DuckDB.
 
 The linker is a list of named SQL steps (``link_steps``); each step creates
-one temp table ``lk_<department>_<step>`` and can be printed, run and checked
-alone. Tiers run in order of strength and each later tier sees only the
-records the earlier ones left open, so the expensive tiers work on a small
-residual:
+one temp table (or view) ``lk_<department>_<step>`` and can be printed, run
+and checked alone. The roster is prepared once per connection (``lk_roster_*``:
+join key, birth, area, duplicate counts, hashed fuzzy-window keys) and reused
+by every department.
 
-1. exact      valid id (or, for disability, the id inside certificate_no) equals a
-              roster id; the name must agree (exact / homophone / similar).
-              Methods ``id_exact``, ``id_upgraded15`` (the record carried a
-              15-digit number), ``cert_id``.
-2. household  exact id but a different name: the id's household is searched for
-              the one member with the record's name (``head_id_member``);
+0. big pass   the only pass over all records: a LEFT hash join of the valid id on
+              the roster's ``key_id`` (the valid id, or the roster's damaged id
+              with its check character repaired), writing just the links columns.
+              A unique valid id with the exact name is final (``id_exact`` /
+              ``id_upgraded15``); everything else with a clue is flagged ``open``
+              and carries the few columns the tiers read. Only open rows go on.
+1. exact      open records against every person keyed by the id or, for
+              disability, the id inside certificate_no (``cert_id``); the name
+              must agree (exact / homophone / similar); a repaired roster key is
+              ``id_fuzzy``. An owner accepted on a homophone yields to a household
+              member with the exact name (``head_id_member``).
+2. household  id of someone else: the id's household is searched for the member
+              with the record's name (exact beats homophone) ``head_id_member``;
               none or several -> review.
 3. fuzzy      damaged 18-char id at one substitution / adjacent transposition
-              from a roster id (window blocking + Damerau-Levenshtein), name
-              agrees, and the birth date agrees unless the edit is inside it, in
-              which case the name must be exact or a homophone (``id_fuzzy``);
+              from a roster key (hashed window blocking + Damerau-Levenshtein),
+              name agrees, and the birth date agrees unless the edit is inside it,
+              in which case the name must be exact or a homophone (``id_fuzzy``);
               a fuzzy hit with another name falls back to its household
               (``name_household``).
-4. name_birth no usable id: same pinyin key, birth date, area, and an id no more
-              than ``max_id_edits`` away; a record with a valid id that is not in
-              the roster may only reach roster people whose own id is invalid
-              (namesakes with another valid id are not the same person).
+4. name_birth damaged id, blocked on pinyin key + birth date: area agrees and the
+              id is no more than ``max_id_edits`` away. A valid id that is nobody's
+              key is not searched by name (a namesake with an id of their own).
 
 Ambiguity never picks: it goes to review with all candidates. Records with no
-id clue at all stay unmatched (``name_only.mode``), and are counted.
+id clue at all stay unmatched (``name_only.mode``), and are counted. ``links``
+is a view: base rows as written, open rows patched from the small ``decided``.
 
 Connection expectations (the caller owns the connection): set
 ``memory_limit`` and ``threads`` (``configure_connection`` does it) and, for
@@ -35,6 +42,7 @@ local disk so that the hash joins can spill.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +64,14 @@ METHODS: Final = (
     "name_birth",
 )
 NAME_ONLY_MODES: Final = ("unmatched", "review")
+# GB 11643 weights of the first 17 characters (the check character is the sum mod 11).
+CHECK_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ROSTER_VIEW: Final = "lk_roster_in"
+# Record columns the tiers after the big pass read (carried for open rows only).
+OPEN_COLUMNS: Final = (
+    "name_norm", "name_key", "id_clean", "id_norm", "id_birth", "id_upgraded",
+    "cert_id_clean", "cert_id_norm",
+)
 
 RECORD_COLUMNS: Final[dict[str, str]] = {
     "record_id": "VARCHAR",
@@ -120,7 +136,9 @@ class MatchingConfig:
     tier_base: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(METHODS, 1.0))
     head_member_min_level: int = 2
     fuzzy_max_edits: int = 1
-    fuzzy_windows: tuple[tuple[int, int], ...] = ((0, 5), (4, 9), (8, 13), (12, 17), (16, 18))
+    fuzzy_windows: tuple[tuple[int, int], ...] = (
+        (0, 4), (3, 7), (6, 10), (9, 13), (12, 16), (15, 18),
+    )
     fuzzy_birth_min_level: int = 2
     name_birth_require_area: bool = True
     name_birth_min_level: int = 2
@@ -227,42 +245,146 @@ def _has_certificate(con: duckdb.DuckDBPyConnection, view: str) -> bool:
     return "cert_id_clean" in present or "cert_id_norm" in present
 
 
-# --------------------------------------------------------------------------- steps
+# --------------------------------------------------------------------------- roster
 
 
-def _input_steps(p: str, records_cols: str, roster_cols: str) -> list[Step]:
-    """Roster with duplicate-id counts; records as a view with clue class, birth, area."""
-    # Duplicate ids are rare: count them on the side instead of a window over
-    # the whole roster; dup_rank picks the one row a fanned-out record keeps.
+def _repaired_id_sql(clean: str) -> str:
+    """The first 17 digits of ``clean`` with the check character recomputed.
+
+    Rosters damage an id mostly at its end (a wrong check character, a dropped
+    last character): the repaired number is the join key under which records
+    carrying the person's real id find them. A repaired key only ever links
+    with an agreeing name, as method ``id_fuzzy`` (one edit).
+    """
+    total = " + ".join(
+        f"CAST(substr({clean}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(CHECK_WEIGHTS)
+    )
+    return (
+        f"CASE WHEN regexp_full_match({clean}, '[0-9]{{17}}[0-9X]?') "
+        f"THEN left({clean}, 17) || substr('10X98765432', CAST(({total}) % 11 AS INTEGER) + 1, 1) "
+        "END"
+    )
+
+
+def _roster_steps(
+    r: str, roster_cols: str, windows: Sequence[tuple[int, int]]
+) -> list[Step]:
+    """Roster once per connection: join key, birth, area, duplicate counts; narrow key table.
+
+    ``key_id`` is the valid id, else the repaired one; ``birth`` / ``area`` come from
+    the id even when its check character is wrong. ``keys`` holds one row per key
+    (the first of duplicates, with the count): the big pass joins it without fan-out.
+    """
+    base = (
+        f"CREATE OR REPLACE TEMP TABLE {r}base AS SELECT *, "
+        f"coalesce(id_norm, {_repaired_id_sql('id_clean')}) AS key_id, "
+        "coalesce(id_birth, CAST(try_strptime(substr(id_clean, 7, 8), '%Y%m%d') AS DATE)) "
+        "AS birth, coalesce(id_area, CASE WHEN regexp_full_match(left(id_clean, 6), "
+        "'[0-9]{6}') THEN left(id_clean, 6) END) AS area, "
+        "coalesce(id_norm, id_clean) AS id_number "
+        f"FROM (SELECT {roster_cols} FROM {r}in)"
+    )
     dups = (
-        f"CREATE OR REPLACE TEMP TABLE {p}roster_dups AS "
-        "SELECT person_ref, count(*) OVER (PARTITION BY id_norm) AS id_dups, "
-        "row_number() OVER (PARTITION BY id_norm ORDER BY person_ref) AS dup_rank "
-        f"FROM (SELECT {roster_cols} FROM {p}roster_in) "
-        f"WHERE id_norm IN (SELECT id_norm FROM {p}roster_in WHERE id_norm IS NOT NULL "
-        "GROUP BY id_norm HAVING count(*) > 1)"
+        f"CREATE OR REPLACE TEMP TABLE {r}dups AS SELECT person_ref, "
+        "count(*) OVER (PARTITION BY key_id) AS id_dups, "
+        "row_number() OVER (PARTITION BY key_id ORDER BY id_norm NULLS LAST, person_ref) "
+        f"AS dup_rank FROM {r}base WHERE key_id IN (SELECT key_id FROM {r}base "
+        "WHERE key_id IS NOT NULL GROUP BY key_id HAVING count(*) > 1)"
     )
     roster = (
-        f"CREATE OR REPLACE TEMP TABLE {p}roster AS "
-        "SELECT x.*, coalesce(x.id_norm, x.id_clean) AS id_number, "
-        "CASE WHEN x.id_norm IS NULL THEN 0 ELSE coalesce(d.id_dups, 1) END AS id_dups, "
-        "coalesce(d.dup_rank, 1) AS dup_rank "
-        f"FROM (SELECT {roster_cols} FROM {p}roster_in) x "
-        f"LEFT JOIN {p}roster_dups d USING (person_ref)"
+        f"CREATE OR REPLACE TEMP TABLE {r}roster AS SELECT x.*, "
+        "CASE WHEN x.key_id IS NULL THEN 0 ELSE coalesce(d.id_dups, 1) END AS id_dups, "
+        f"coalesce(d.dup_rank, 1) AS dup_rank FROM {r}base x "
+        f"LEFT JOIN {r}dups d USING (person_ref)"
     )
-    records = (
-        f"CREATE OR REPLACE TEMP VIEW {p}records AS "
-        "SELECT *, "
-        "CASE WHEN id_norm IS NOT NULL OR cert_id_norm IS NOT NULL THEN 'valid' "
-        "WHEN id_clean IS NOT NULL OR cert_id_clean IS NOT NULL THEN 'broken' "
-        "ELSE 'none' END AS clue_class "
-        f"FROM (SELECT {records_cols} FROM {p}records_in)"
+    keys = (
+        f"CREATE OR REPLACE TEMP TABLE {r}keys AS SELECT key_id, person_ref, household_id, "
+        "id_number, name_norm, id_norm IS NOT NULL AND id_dups = 1 AS fast_ok "
+        f"FROM {r}roster WHERE key_id IS NOT NULL AND dup_rank = 1"
     )
     return [
-        Step(f"{p}roster_dups", dups),
-        Step(f"{p}roster", roster),
-        Step(f"{p}records", records),
+        Step(f"{r}base", base),
+        Step(f"{r}dups", dups),
+        Step(f"{r}roster", roster),
+        Step(f"{r}keys", keys),
+        Step(
+            f"{r}wkeys",
+            f"CREATE OR REPLACE TEMP TABLE {r}wkeys AS "
+            + blocking.window_keys_sql(f"{r}roster", "key_id", ["person_ref"], windows),
+        ),
     ]
+
+
+# --------------------------------------------------------------------------- big pass
+
+
+def _records_step(p: str, records_cols: str) -> Step:
+    """The records as a view with their clue class (nothing is copied)."""
+    return Step(
+        f"{p}records",
+        f"CREATE OR REPLACE TEMP VIEW {p}records AS SELECT *, "
+        "CASE WHEN id_norm IS NOT NULL OR cert_id_norm IS NOT NULL THEN 'valid' "
+        "WHEN id_clean IS NOT NULL OR cert_id_clean IS NOT NULL THEN 'broken' "
+        f"ELSE 'none' END AS clue_class FROM (SELECT {records_cols} FROM {p}records_in)",
+    )
+
+
+def _base_step(p: str, r: str, cfg: MatchingConfig) -> Step:
+    """The one pass over all records: a LEFT hash join on the valid id, narrow.
+
+    A record whose id is a unique valid roster id and whose name is exactly the
+    person's (no second clue) is decided here: its links row is final. Every
+    other record that has something to follow is flagged ``open``; the later
+    tiers see only those (a few percent). Only the columns of the links row
+    are written for all records.
+    """
+    exact = float(cfg.tier_base["id_exact"])
+    upgraded = float(cfg.tier_base["id_upgraded15"])
+    inner = (
+        "SELECT x.record_id, x.source_file, x.source_line, k.person_ref, k.id_number, "
+        "k.household_id, " + ", ".join(f"x.{c}" for c in OPEN_COLUMNS) + ", "
+        "coalesce(k.fast_ok AND k.name_norm = x.name_norm AND (x.cert_id_clean IS NULL "
+        "OR x.cert_id_clean = x.id_norm), false) AS fast, "
+        "k.key_id IS NOT NULL OR (x.id_norm IS NULL AND x.id_clean IS NOT NULL) "
+        "OR (x.cert_id_clean IS NOT NULL AND x.cert_id_clean IS DISTINCT FROM x.id_norm) "
+        "AS followable "
+        f"FROM {p}records x LEFT JOIN {r}keys k ON k.key_id = x.id_norm"
+    )
+    return Step(
+        f"{p}base",
+        f"CREATE OR REPLACE TEMP TABLE {p}base AS SELECT record_id, "
+        "CASE WHEN fast THEN person_ref END AS person_ref, "
+        "CASE WHEN fast THEN id_number END AS id_number, "
+        "CASE WHEN fast THEN household_id END AS household_id, "
+        "CASE WHEN fast THEN 'linked' ELSE 'unmatched' END AS match_status, "
+        "CASE WHEN NOT fast THEN 'none' WHEN id_upgraded THEN 'id_upgraded15' "
+        "ELSE 'id_exact' END AS match_method, "
+        f"CASE WHEN NOT fast THEN 0.0 WHEN id_upgraded THEN {upgraded!r} ELSE {exact!r} END "
+        "AS match_score, source_file, source_line, NOT fast AND followable AS open, "
+        + ", ".join(
+            f"CASE WHEN NOT fast AND followable THEN {c} END AS o_{c}" for c in OPEN_COLUMNS
+        )
+        + f" FROM ({inner})",
+    )
+
+
+def _open_step(p: str) -> Step:
+    """The records the big pass left open, with every column the tiers read.
+
+    The big pass wrote those columns for the open rows only (null elsewhere),
+    so this is a filter over ``base``, not a second pass over the records.
+    """
+    return Step(
+        f"{p}open",
+        f"CREATE OR REPLACE TEMP TABLE {p}open AS SELECT record_id, "
+        + ", ".join(f"o_{c} AS {c}" for c in OPEN_COLUMNS)
+        + ", CASE WHEN o_id_norm IS NOT NULL OR o_cert_id_norm IS NOT NULL THEN 'valid' "
+        "WHEN o_id_clean IS NOT NULL OR o_cert_id_clean IS NOT NULL THEN 'broken' "
+        f"ELSE 'none' END AS clue_class FROM {p}base WHERE open",
+    )
+
+
+# --------------------------------------------------------------------------- tiers
 
 
 def _score_sql(method_sql: str, level: str, cfg: MatchingConfig) -> str:
@@ -272,52 +394,32 @@ def _score_sql(method_sql: str, level: str, cfg: MatchingConfig) -> str:
     return f"CAST((CASE {method_sql} {bases} ELSE 0.0 END) * ({factor}) AS DOUBLE)"
 
 
-def _exact_steps(p: str, cfg: MatchingConfig, with_cert: bool) -> list[Step]:
-    """The one pass over all records: a LEFT hash join on the valid id.
+def _exact_pairs_step(p: str, r: str, cfg: MatchingConfig, with_cert: bool) -> Step:
+    """Open records against every roster person keyed by their id (or certificate id).
 
-    ``exact_pairs`` has a row for every record (the ``base`` rows, person
-    null when the id is not a roster id) plus, for disability, a row per
-    certificate hit. A base row that is ``single`` (one roster person with
-    that id, no second clue) and ``accept`` (name agrees) is decided right
-    there; ``exact_open`` keeps the few other hits for the slower tiers.
+    A key that is a repaired roster id is one edit from the roster's text:
+    method ``id_fuzzy``.
     """
-    level = compare.name_level_sql(cfg.similar_min, with_similarity=False)
-    common = (
-        "r.record_id, r.source_file, r.source_line, p.person_ref, p.household_id, "
-        "p.id_number, "
-    )
+    level = compare.name_level_sql(cfg.similar_min)
+    common = "r.record_id, p.person_ref, p.household_id, p.id_number, "
     branches = [
-        f"SELECT {common} 'id' AS clue, "
-        "CASE WHEN r.id_upgraded THEN 'id_upgraded15' ELSE 'id_exact' END AS method, "
-        f"{level} AS name_level, "
-        "coalesce(p.id_dups = 1 AND (r.cert_id_norm IS NULL OR r.cert_id_norm = r.id_norm), "
-        "false) AS single, coalesce(p.dup_rank = 1, true) AS base "
-        f"FROM {p}records r LEFT JOIN {p}roster p ON p.id_norm = r.id_norm"
+        f"SELECT {common} 'id' AS clue, CASE WHEN p.id_norm IS NULL THEN 'id_fuzzy' "
+        "WHEN r.id_upgraded THEN 'id_upgraded15' ELSE 'id_exact' END AS method, "
+        f"{level} AS name_level FROM {p}open r JOIN {r}roster p ON p.key_id = r.id_norm"
     ]
     if with_cert:
         branches.append(
-            f"SELECT {common} 'cert' AS clue, 'cert_id' AS method, {level} AS name_level, "
-            "false AS single, false AS base "
-            + blocking.exact_id_join(f"{p}records", f"{p}roster", "cert_id_norm")
-            + " WHERE r.id_norm IS NULL OR r.cert_id_norm <> r.id_norm"
+            f"SELECT {common} 'cert' AS clue, CASE WHEN p.id_norm IS NULL THEN 'id_fuzzy' "
+            f"ELSE 'cert_id' END AS method, {level} AS name_level FROM {p}open r "
+            f"JOIN {r}roster p ON p.key_id = r.cert_id_norm "
+            "WHERE r.id_norm IS NULL OR r.cert_id_norm <> r.id_norm"
         )
-    pairs = (
+    return Step(
+        f"{p}exact_pairs",
         f"CREATE OR REPLACE TEMP TABLE {p}exact_pairs AS "
         f"SELECT *, {_score_sql('method', 'name_level', cfg)} AS score, "
-        "name_level >= 1 AS accept FROM (" + " UNION ALL ".join(branches) + ")"
+        "name_level >= 1 AS accept FROM (" + " UNION ALL ".join(branches) + ")",
     )
-    # The few open pairs get the full comparison (rapidfuzz similarity).
-    full = compare.name_level_sql(cfg.similar_min)
-    slow = (
-        f"CREATE OR REPLACE TEMP TABLE {p}exact_open AS "
-        f"SELECT * EXCLUDE (score, accept), {_score_sql('method', 'name_level', cfg)} AS score, "
-        "name_level >= 1 AS accept FROM ("
-        f"SELECT x.* EXCLUDE (name_level), {full} AS name_level "
-        f"FROM {p}exact_pairs x JOIN {p}records r USING (record_id) "
-        f"JOIN {p}roster p USING (person_ref) "
-        "WHERE NOT (x.single AND x.accept))"
-    )
-    return [Step(f"{p}exact_pairs", pairs), Step(f"{p}exact_open", slow)]
 
 
 def _verdict_steps(p: str, tier: str, pairs: str, ambiguous_why: str) -> list[Step]:
@@ -336,8 +438,8 @@ def _verdict_steps(p: str, tier: str, pairs: str, ambiguous_why: str) -> list[St
     )
     linked = (
         f"CREATE OR REPLACE TEMP TABLE {p}{tier}_linked AS "
-        "SELECT x.record_id, x.person_ref, x.household_id, x.id_number, x.method, x.score "
-        f"FROM {pairs} x JOIN {p}{tier}_verdict v USING (record_id) "
+        "SELECT x.record_id, x.person_ref, x.household_id, x.id_number, x.method, x.score, "
+        f"x.name_level FROM {pairs} x JOIN {p}{tier}_verdict v USING (record_id) "
         "WHERE v.n_accept = 1 AND x.accept "
         "QUALIFY row_number() OVER (PARTITION BY x.record_id ORDER BY x.score DESC) = 1"
     )
@@ -362,45 +464,74 @@ def _verdict_steps(p: str, tier: str, pairs: str, ambiguous_why: str) -> list[St
     ]
 
 
+def _member_exact_step(p: str, r: str, cfg: MatchingConfig) -> Step:
+    """An id owner accepted on a merely similar name yields to a member with the exact name.
+
+    The head's id on a member's record is a common defect; when the record's
+    name is a homophone of the owner's but exactly one other member of the
+    household carries it letter for letter, that member is the better reading.
+    """
+    score = _score_sql("'head_id_member'", "3", cfg)
+    return Step(
+        f"{p}member_exact",
+        f"CREATE OR REPLACE TEMP TABLE {p}member_exact AS "
+        "SELECT l.record_id, m.person_ref, m.household_id, m.id_number, "
+        f"'head_id_member' AS method, {score} AS score "
+        f"FROM {p}exact_slow_linked l JOIN {p}open o USING (record_id) "
+        f"JOIN {r}roster m ON m.household_id = l.household_id "
+        "AND m.person_ref <> l.person_ref AND m.name_norm = o.name_norm "
+        "WHERE l.name_level < 3 "
+        "QUALIFY count(*) OVER (PARTITION BY l.record_id) = 1",
+    )
+
+
 def _household_steps(
-    p: str, tier: str, anchors: str, method: str, cfg: MatchingConfig
+    p: str, r: str, tier: str, anchors: str, method: str, cfg: MatchingConfig
 ) -> list[Step]:
     """Members of the anchors' household whose name agrees with the record's.
 
-    Links only when the anchors lie in one household and exactly one other
-    member agrees; ``<tier>_review`` holds the several-members case.
+    Links when the anchors lie in one household and one member has the exact
+    name, or else exactly one agrees (homophone); several -> ``<tier>_review``.
     """
-    level = compare.name_level_sql(cfg.similar_min)
+    # Similarity (a Python UDF) is only worth computing when it can decide.
+    level = compare.name_level_sql(
+        cfg.similar_min, with_similarity=cfg.head_member_min_level <= compare.NAME_LEVELS["similar"]
+    )
     src = (
         f"(SELECT a.record_id, a.anchor_ref, a.household_id, r.name_norm, r.name_key "
-        f"FROM {anchors} a JOIN {p}records r USING (record_id))"
+        f"FROM {anchors} a JOIN {p}open r USING (record_id))"
     )
     pairs = (
         f"CREATE OR REPLACE TEMP TABLE {p}{tier}_pairs AS "
         f"SELECT DISTINCT r.record_id, p.person_ref, p.household_id, p.id_number, "
         f"'{method}' AS method, {level} AS name_level "
-        + blocking.household_join(src, f"{p}roster")
+        + blocking.household_join(src, f"{r}roster")
     )
+    min_level = cfg.head_member_min_level
     verdict = (
         f"CREATE OR REPLACE TEMP TABLE {p}{tier}_verdict AS "
-        "SELECT a.record_id, count(DISTINCT a.household_id) AS n_households, "
-        "count(DISTINCT a.clue) AS n_clues, "
-        f"(SELECT count(DISTINCT m.person_ref) FROM {p}{tier}_pairs m "
-        f"WHERE m.record_id = a.record_id AND m.name_level >= {cfg.head_member_min_level}) "
-        f"AS n_accept FROM {anchors} a GROUP BY a.record_id"
+        "SELECT a.record_id, any_value(a.n_households) AS n_households, "
+        "any_value(a.n_clues) AS n_clues, "
+        f"count(DISTINCT m.person_ref) FILTER (WHERE m.name_level >= {min_level}) AS n_accept, "
+        "count(DISTINCT m.person_ref) FILTER (WHERE m.name_level = 3) AS n_exact "
+        "FROM (SELECT record_id, count(DISTINCT household_id) AS n_households, "
+        f"count(DISTINCT clue) AS n_clues FROM {anchors} GROUP BY record_id) a "
+        f"LEFT JOIN {p}{tier}_pairs m USING (record_id) GROUP BY a.record_id"
     )
     score = _score_sql("m.method", "m.name_level", cfg)
     accepted = (
         f"SELECT m.record_id, m.person_ref, m.household_id, m.id_number, m.method, "
         f"{score} AS score FROM {p}{tier}_pairs m JOIN {p}{tier}_verdict v USING (record_id) "
-        f"WHERE m.name_level >= {cfg.head_member_min_level} AND v.n_households = 1"
+        f"WHERE m.name_level >= {min_level} AND v.n_households = 1"
     )
     linked = (
-        f"CREATE OR REPLACE TEMP TABLE {p}{tier}_linked AS {accepted} AND v.n_accept = 1"
+        f"CREATE OR REPLACE TEMP TABLE {p}{tier}_linked AS {accepted} "
+        "AND ((v.n_exact = 1 AND m.name_level = 3) OR (v.n_exact = 0 AND v.n_accept = 1))"
     )
     review = (
         f"CREATE OR REPLACE TEMP TABLE {p}{tier}_review AS "
-        f"SELECT *, 'household_ambiguous' AS why FROM ({accepted} AND v.n_accept >= 2)"
+        f"SELECT *, 'household_ambiguous' AS why FROM ({accepted} "
+        "AND v.n_exact <> 1 AND v.n_accept >= 2)"
     )
     return [
         Step(f"{p}{tier}_pairs", pairs),
@@ -411,14 +542,14 @@ def _household_steps(
 
 
 def _conflict_review_step(p: str) -> Step:
-    """Exact id, other name, no single member found: the id's owner goes to review."""
+    """Exact id, other name, no member found: the id's owner goes to review."""
     return Step(
         f"{p}conflict_review",
         f"CREATE OR REPLACE TEMP TABLE {p}conflict_review AS "
         "SELECT a.record_id, a.anchor_ref AS person_ref, a.household_id, a.id_number, "
         "a.method, a.score, CASE WHEN v.n_clues > 1 OR v.n_households > 1 "
         "THEN 'cert_id_conflict' ELSE 'id_name_conflict' END AS why "
-        f"FROM {p}exact_anchors a JOIN {p}household_verdict v USING (record_id) "
+        f"FROM {p}exact_slow_anchors a JOIN {p}household_verdict v USING (record_id) "
         "WHERE NOT (v.n_households = 1 AND v.n_accept >= 1)",
     )
 
@@ -427,14 +558,14 @@ def _broken_step(p: str, with_cert: bool) -> Step:
     """Records whose only id clues are damaged: one row per (record, clue)."""
     parts = [
         "SELECT record_id, name_norm, name_key, 'id' AS clue, id_clean AS clue_id, "
-        f"id_birth AS birth FROM {p}records "
+        f"id_birth AS birth FROM {p}open "
         "WHERE clue_class = 'broken' AND id_clean IS NOT NULL"
     ]
     if with_cert:
         parts.append(
             "SELECT record_id, name_norm, name_key, 'cert', cert_id_clean, "
             "CAST(try_strptime(substr(cert_id_clean, 7, 8), '%Y%m%d') AS DATE) "
-            f"FROM {p}records WHERE clue_class = 'broken' AND cert_id_clean IS NOT NULL "
+            f"FROM {p}open WHERE clue_class = 'broken' AND cert_id_clean IS NOT NULL "
             "AND cert_id_clean IS DISTINCT FROM id_clean"
         )
     return Step(
@@ -445,16 +576,20 @@ def _broken_step(p: str, with_cert: bool) -> Step:
     )
 
 
-def _fuzzy_steps(p: str, cfg: MatchingConfig) -> list[Step]:
-    """Damaged ids one edit away from a roster id, with name and birth agreeing."""
+def _fuzzy_steps(p: str, r: str, cfg: MatchingConfig) -> list[Step]:
+    """Damaged ids one edit away from a roster key, with name and birth agreeing."""
+    clue_sql = blocking.window_keys_sql(
+        f"{p}broken", "clue_id", ["record_id", "clue"], cfg.fuzzy_windows
+    )
+    clue_keys = f"({clue_sql})"
     keys = Step(
         f"{p}fuzzy_keys",
         f"CREATE OR REPLACE TEMP TABLE {p}fuzzy_keys AS "
-        + blocking.fuzzy_id_candidates_sql(f"{p}broken", f"{p}roster", cfg.fuzzy_windows),
+        + blocking.window_candidates_sql(clue_keys, f"{r}wkeys"),
     )
     level = compare.name_level_sql(cfg.similar_min)
-    edits = compare.id_edits_sql("r.clue_id", "p.id_norm")
-    touches = compare.edit_touches_birth_sql("r.clue_id", "p.id_norm")
+    edits = compare.id_edits_sql("r.clue_id", "p.key_id")
+    touches = compare.edit_touches_birth_sql("r.clue_id", "p.key_id")
     pairs = Step(
         f"{p}fuzzy_pairs",
         f"CREATE OR REPLACE TEMP TABLE {p}fuzzy_pairs AS "
@@ -464,17 +599,19 @@ def _fuzzy_steps(p: str, cfg: MatchingConfig) -> list[Step]:
         "SELECT r.record_id, r.clue, p.person_ref, p.household_id, p.id_number, "
         f"'id_fuzzy' AS method, {touches} AS touches_birth, {level} AS name_level "
         f"FROM {p}fuzzy_keys k JOIN {p}broken r USING (record_id, clue) "
-        f"JOIN {p}roster p ON p.person_ref = k.person_ref "
+        f"JOIN {r}roster p ON p.person_ref = k.person_ref "
         f"WHERE {edits} <= {int(cfg.fuzzy_max_edits)})",
     )
     return [keys, pairs]
 
 
-def _name_birth_steps(p: str, cfg: MatchingConfig) -> list[Step]:
-    """Last tier with an id clue: name key + birth + area + an id that is close.
+def _name_birth_steps(p: str, r: str, cfg: MatchingConfig) -> list[Step]:
+    """Last tier for damaged ids: name key + birth (the block) + area + a close id.
 
-    Broken clues may reach anyone; a valid id that is not in the roster may
-    only reach a roster person whose own id is invalid (else: a namesake).
+    A valid id that is nobody's key is a person of its own (a namesake, most
+    often, in a population three times the roster) and is not searched by name:
+    a roster id damaged beyond the check-character repair loses those records
+    (counted as unmatched) rather than risk linking namesakes.
     """
     decided = (
         f"SELECT record_id FROM {p}fuzzy_linked UNION ALL SELECT record_id FROM {p}fuzzy_review "
@@ -483,40 +620,42 @@ def _name_birth_steps(p: str, cfg: MatchingConfig) -> list[Step]:
     )
     residual = (
         f"CREATE OR REPLACE TEMP TABLE {p}nb_residual AS "
-        "SELECT record_id, name_norm, name_key, clue_id, birth, area, false AS valid_clue "
-        f"FROM {p}broken WHERE record_id NOT IN ({decided}) "
-        "UNION ALL "
-        "SELECT r.record_id, r.name_norm, r.name_key, coalesce(r.id_norm, r.cert_id_norm), "
-        "coalesce(r.id_birth, CAST(try_strptime(substr(r.cert_id_norm, 7, 8), '%Y%m%d') AS DATE)), "
-        "left(coalesce(r.id_norm, r.cert_id_norm), 6), true "
-        f"FROM {p}records r WHERE r.clue_class = 'valid' "
-        f"AND r.name_key IN (SELECT name_key FROM {p}roster WHERE id_norm IS NULL) "
-        f"AND r.record_id NOT IN (SELECT record_id FROM {p}exact_pairs "
-        "WHERE person_ref IS NOT NULL)"
+        "SELECT record_id, name_norm, name_key, clue_id, birth, area "
+        f"FROM {p}broken WHERE birth IS NOT NULL AND record_id NOT IN ({decided})"
     )
     level = compare.name_level_sql(cfg.similar_min)
     area_ok = (
-        compare.area_agrees_sql("r.area") if cfg.name_birth_require_area else "true"
+        compare.area_agrees_sql("r.area", "p", area_column="area")
+        if cfg.name_birth_require_area
+        else "true"
     )
     pairs = (
         f"CREATE OR REPLACE TEMP TABLE {p}nb_pairs AS "
         f"SELECT *, {_score_sql('method', 'name_level', cfg)} AS score, "
-        f"name_level >= {cfg.name_birth_min_level} AND area_ok AND birth_ok AND id_close "
-        "AS accept FROM ("
+        f"name_level >= {cfg.name_birth_min_level} AND area_ok AND id_close AS accept FROM ("
         "SELECT r.record_id, 'id' AS clue, p.person_ref, p.household_id, p.id_number, "
         f"'name_birth' AS method, {level} AS name_level, ({area_ok}) AS area_ok, "
-        "coalesce(r.birth = p.id_birth, r.birth IS NULL) AS birth_ok, "
         f"coalesce(levenshtein(r.clue_id, p.id_clean) <= {int(cfg.name_birth_max_id_edits)}, "
         "false) AS id_close "
-        + blocking.name_key_join(f"{p}nb_residual", f"{p}roster")
-        + " WHERE NOT (r.valid_clue AND p.id_norm IS NOT NULL))"
+        + blocking.name_birth_join(f"{p}nb_residual", f"{r}roster")
+        + ")"
     )
     return [Step(f"{p}nb_residual", residual), Step(f"{p}nb_pairs", pairs)]
 
 
-def _name_only_step(p: str, cfg: MatchingConfig) -> Step:
-    """Records without any id clue: review candidates only when configured."""
-    where = "true" if cfg.name_only_mode == "review" else "false"
+def _name_only_step(p: str, r: str, cfg: MatchingConfig) -> Step:
+    """Records without any id clue: review candidates only when configured.
+
+    In the default mode the step is an empty table and never scans the records.
+    """
+    columns = (
+        "record_id VARCHAR, person_ref VARCHAR, household_id VARCHAR, id_number VARCHAR, "
+        "method VARCHAR, score DOUBLE, why VARCHAR"
+    )
+    if cfg.name_only_mode != "review":
+        return Step(
+            f"{p}name_only_review", f"CREATE OR REPLACE TEMP TABLE {p}name_only_review ({columns})"
+        )
     return Step(
         f"{p}name_only_review",
         f"CREATE OR REPLACE TEMP TABLE {p}name_only_review AS "
@@ -524,21 +663,32 @@ def _name_only_step(p: str, cfg: MatchingConfig) -> Step:
         "'name_birth' AS method, "
         f"CAST({float(cfg.tier_base['name_birth']) * 0.5!r} AS DOUBLE) AS score, "
         "'name_only' AS why "
-        f"FROM {p}records r JOIN {p}roster p ON p.name_norm = r.name_norm "
-        f"WHERE r.clue_class = 'none' AND {where} "
+        f"FROM {p}records r JOIN {r}roster p ON p.name_norm = r.name_norm "
+        "WHERE r.clue_class = 'none' "
         "QUALIFY count(*) OVER (PARTITION BY r.record_id) = 1",
     )
 
 
 def _assembly_steps(p: str, department: str) -> list[Step]:
-    """Every record gets exactly one links row: its base row, patched by the tiers.
+    """Review rows, the tiers' decisions, and the patch of the few open base rows.
 
-    ``decided`` holds only what the tiers after the fast path decided (small);
-    the links table is one scan of ``exact_pairs`` with a hash join on it.
+    ``decided`` holds only what the tiers after the big pass decided (small);
+    ``links`` is a view: the final base rows as they are, the open ones patched
+    by a hash join on ``decided``. The big table is written once, by the big
+    pass; a consumer (``write_parquet``) reads it once more.
     """
+    exact_linked = (
+        "SELECT record_id, person_ref, household_id, id_number, method, score "
+        f"FROM {p}exact_slow_linked WHERE record_id NOT IN (SELECT record_id FROM {p}member_exact)"
+        f" UNION ALL SELECT * FROM {p}member_exact"
+    )
     linked = " UNION ALL ".join(
-        f"SELECT record_id, person_ref, household_id, id_number, method, score FROM {p}{t}_linked"
-        for t in ("exact_slow", "household", "fuzzy", "name_household", "nb")
+        [exact_linked]
+        + [
+            "SELECT record_id, person_ref, household_id, id_number, method, score "
+            f"FROM {p}{t}_linked"
+            for t in ("household", "fuzzy", "name_household", "nb")
+        ]
     )
     review_sources = " UNION ALL ".join(
         "SELECT record_id, person_ref, household_id, id_number, method, score, why "
@@ -568,19 +718,20 @@ def _assembly_steps(p: str, department: str) -> list[Step]:
         "SELECT record_id, 'review', arg_max(match_method, match_score), max(match_score), "
         f"NULL, NULL, NULL FROM {p}review GROUP BY record_id"
     )
-    # Fast-path rows are never patched: they skip the join entirely.
     links = (
-        f"CREATE OR REPLACE TEMP TABLE {p}links AS "
-        f"SELECT {dept} AS department, record_id, person_ref, id_number, household_id, "
-        "'linked' AS match_status, method AS match_method, score AS match_score, "
-        f"source_file, source_line FROM {p}exact_pairs WHERE base AND single AND accept "
-        f"UNION ALL SELECT {dept}, b.record_id, d.person_ref, d.id_number, d.household_id, "
-        "coalesce(d.match_status, 'unmatched'), coalesce(d.method, 'none'), "
-        "CAST(coalesce(d.score, 0.0) AS DOUBLE), b.source_file, b.source_line "
-        f"FROM {p}exact_pairs b LEFT JOIN {p}decided d USING (record_id) "
-        "WHERE b.base AND NOT (b.single AND b.accept)"
+        f"CREATE OR REPLACE TEMP VIEW {p}links AS SELECT {dept} AS department, record_id, "
+        "person_ref, id_number, household_id, match_status, match_method, match_score, "
+        f"source_file, source_line FROM {p}base WHERE NOT open UNION ALL "
+        f"SELECT {dept}, b.record_id, d.person_ref, d.id_number, d.household_id, "
+        "coalesce(d.match_status, b.match_status), coalesce(d.method, b.match_method), "
+        "CAST(coalesce(d.score, b.match_score) AS DOUBLE), b.source_file, b.source_line "
+        f"FROM {p}base b LEFT JOIN {p}decided d USING (record_id) WHERE b.open"
     )
-    return [Step(f"{p}review", review), Step(f"{p}decided", decided), Step(f"{p}links", links)]
+    return [
+        Step(f"{p}review", review),
+        Step(f"{p}decided", decided),
+        Step(f"{p}links", links),
+    ]
 
 
 def link_steps(
@@ -589,30 +740,35 @@ def link_steps(
     records_cols: str,
     roster_cols: str,
     with_cert: bool,
+    roster_prefix: str | None = None,
 ) -> list[Step]:
-    """Every step of one department's linking, in order (inspect or run one by one)."""
+    """Every step of one department's linking, in order (inspect or run one by one).
+
+    ``roster_prefix`` names the prepared roster tables (``<prefix>roster``,
+    ``<prefix>keys``, ...); without it the roster steps are included, reading
+    the view ``<prefix>in``.
+    """
     p = _prefix(department)
-    steps = _input_steps(p, records_cols, roster_cols)
-    steps += _exact_steps(p, config, with_cert)
-    steps += _verdict_steps(p, "exact_slow", f"{p}exact_open", "duplicate_roster_id")
-    steps.append(
-        Step(
-            f"{p}exact_anchors",
-            f"CREATE OR REPLACE TEMP TABLE {p}exact_anchors AS "
-            f"SELECT * FROM {p}exact_slow_anchors",
-        )
-    )
-    steps += _household_steps(p, "household", f"{p}exact_anchors", "head_id_member", config)
+    r = roster_prefix or f"{p}roster_"
+    steps = [] if roster_prefix else _roster_steps(r, roster_cols, config.fuzzy_windows)
+    steps.append(_records_step(p, records_cols))
+    steps.append(_base_step(p, r, config))
+    steps.append(_open_step(p))
+    steps.append(_exact_pairs_step(p, r, config, with_cert))
+    steps += _verdict_steps(p, "exact_slow", f"{p}exact_pairs", "duplicate_roster_id")
+    steps.append(_member_exact_step(p, r, config))
+    steps += _household_steps(p, r, "household", f"{p}exact_slow_anchors", "head_id_member",
+                              config)
     steps.append(_conflict_review_step(p))
     steps.append(_broken_step(p, with_cert))
-    steps += _fuzzy_steps(p, config)
+    steps += _fuzzy_steps(p, r, config)
     steps += _verdict_steps(p, "fuzzy", f"{p}fuzzy_pairs", "fuzzy_ambiguous")
     steps += _household_steps(
-        p, "name_household", f"{p}fuzzy_anchors", "name_household", config
+        p, r, "name_household", f"{p}fuzzy_anchors", "name_household", config
     )
-    steps += _name_birth_steps(p, config)
+    steps += _name_birth_steps(p, r, config)
     steps += _verdict_steps(p, "nb", f"{p}nb_pairs", "name_birth_ambiguous")
-    steps.append(_name_only_step(p, config))
+    steps.append(_name_only_step(p, r, config))
     steps += _assembly_steps(p, department)
     return steps
 
@@ -621,6 +777,43 @@ def run_steps(con: duckdb.DuckDBPyConnection, steps: Sequence[Step]) -> None:
     """Execute steps in order (each creates its table or view)."""
     for step in steps:
         con.execute(step.sql)
+
+
+def _roster_fingerprint(
+    con: duckdb.DuckDBPyConnection, roster: Table, roster_cols: str
+) -> str | None:
+    """A key under which a prepared roster can be reused on this connection, or None.
+
+    Only named tables and DuckDB relations are cached (their SQL names the data);
+    the row count guards against a table refilled under the same name. Frames
+    are prepared anew on every call.
+    """
+    if isinstance(roster, str):
+        source = "table:" + roster
+    elif isinstance(roster, duckdb.DuckDBPyRelation):
+        source = "rel:" + roster.sql_query()
+    else:
+        return None
+    rows = con.execute(f"SELECT count(*) FROM {ROSTER_VIEW}").fetchall()[0][0]
+    digest = hashlib.sha256(f"{source}|{rows}|{roster_cols}".encode()).hexdigest()[:12]
+    return f"lk_roster_{digest}_"
+
+
+def _prepare_roster(
+    con: duckdb.DuckDBPyConnection, roster: Table, config: MatchingConfig
+) -> str:
+    """Prepared roster tables for ``roster`` (reused across departments); their prefix."""
+    _register(con, roster, ROSTER_VIEW)
+    roster_cols = _select_columns(con, ROSTER_VIEW, ROSTER_COLUMNS)
+    r = _roster_fingerprint(con, roster, f"{roster_cols}|{config.fuzzy_windows}")
+    if r is not None and con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"{r}keys"]
+    ).fetchall()[0][0]:
+        return r
+    r = r or "lk_roster_"
+    _register(con, roster, f"{r}in")
+    run_steps(con, _roster_steps(r, roster_cols, config.fuzzy_windows))
+    return r
 
 
 def link_department(
@@ -635,19 +828,23 @@ def link_department(
     ``roster`` / ``records``: a table or view name in ``con``, a DuckDB
     relation of ``con``, a polars frame or an Arrow table, with the staged
     columns of docs/stages.md. Returns ``(links, review)`` as relations over
-    the temp tables ``lk_<department>_links`` / ``lk_<department>_review``
-    (write them with ``.write_parquet`` or ``COPY``; ``.pl()`` for small ones).
+    ``lk_<department>_links`` (a view on the table ``lk_<department>_base``) and
+    the temp table ``lk_<department>_review`` (write them with ``.write_parquet``
+    or ``COPY``; ``.pl()`` for small ones). The prepared roster is kept on the
+    connection and reused by the next department when ``roster`` is the same
+    table or relation.
     """
     p = _prefix(department)
     compare.register_functions(con)
-    _register(con, roster, f"{p}roster_in")
+    r = _prepare_roster(con, roster, config)
     _register(con, records, f"{p}records_in")
     steps = link_steps(
         department,
         config,
         _select_columns(con, f"{p}records_in", RECORD_COLUMNS),
-        _select_columns(con, f"{p}roster_in", ROSTER_COLUMNS),
+        "",
         _has_certificate(con, f"{p}records_in"),
+        roster_prefix=r,
     )
     run_steps(con, steps)
     links = con.sql(f"SELECT {', '.join(LINK_COLUMNS)} FROM {p}links")

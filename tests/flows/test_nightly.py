@@ -170,7 +170,8 @@ def _cli(inbox: Path, output: Path, run_date: date, kill_at: str | None = None) 
     return subprocess.run(cmd, env=_cli_env(kill_at), capture_output=True, text=True, timeout=300)
 
 
-CHECKPOINTS = ["ingest:medical", "link:written", "score:written", "publish:start",
+# One checkpoint per stage, and every step of the publication itself.
+CHECKPOINTS = ["ingest:medical", "link:written", "score:written",
                "publish:written", "publish:before-rename", "publish:before-swap"]
 
 
@@ -184,7 +185,7 @@ def test_a_run_killed_in_any_stage_leaves_the_previous_run_intact(
     expected = _table(output, "published/warnings")
     for checkpoint in CHECKPOINTS:
         killed = _cli(inbox, output, RUN_DATE, kill_at=checkpoint)
-        assert killed.returncode == -signal.SIGKILL, checkpoint
+        assert killed.returncode == -signal.SIGKILL, (checkpoint, killed.stderr[-800:])
         assert latest_version(output) == before, checkpoint
         assert _table(output, "published/warnings").equals(expected), checkpoint
     done = _cli(inbox, output, RUN_DATE)

@@ -175,14 +175,31 @@ def test_head_id_with_unknown_name_goes_to_review() -> None:
     assert review["person_ref"].to_list() == [A]
 
 
-def test_head_id_with_two_matching_members_goes_to_review() -> None:
-    """Two members answer to the record's name (homophones): review both."""
+def test_head_id_with_two_homophone_members_goes_to_review() -> None:
+    """Two members answer to the record's name, neither letter for letter: review both."""
     ros = roster([
         ("H1", "张丽", A, "户主"), ("H1", "王强", B, "配偶"), ("H1", "王蔷", C, "子女"),
     ])
-    out, review = link(records([("r1", "王强", A)]), ros)
+    out, review = link(records([("r1", "王墙", A)]), ros)
     assert out["r1"]["match_status"] == "review"
     assert set(review["person_ref"]) == {B, C} and set(review["why"]) == {"household_ambiguous"}
+
+
+def test_head_id_member_with_exact_name_beats_a_homophone_member() -> None:
+    """王强 exactly and 王蔷 by sound: the head's id on 王强's record links 王强."""
+    ros = roster([
+        ("H1", "张丽", A, "户主"), ("H1", "王强", B, "配偶"), ("H1", "王蔷", C, "子女"),
+    ])
+    out, _ = link(records([("r1", "王强", A)]), ros)
+    assert out["r1"]["person_ref"] == B and out["r1"]["match_method"] == "head_id_member"
+
+
+def test_homophone_of_the_owner_yields_to_exact_member() -> None:
+    """徐莉 with her mother 徐丽's id: the member named exactly 徐莉 wins over the owner."""
+    ros = roster([("H1", "徐丽", A, "户主"), ("H1", "徐莉", C, "子女")])
+    out, _ = link(records([("r1", "徐莉", A), ("r2", "徐丽", A)]), ros)
+    assert out["r1"]["person_ref"] == C and out["r1"]["match_method"] == "head_id_member"
+    assert out["r2"]["person_ref"] == A and out["r2"]["match_method"] == "id_exact"
 
 
 # --------------------------------------------------------------------------- fuzzy tier
@@ -243,12 +260,27 @@ def test_two_typos_link_by_name_birth_and_area() -> None:
     assert out["r1"]["person_ref"] == D and out["r1"]["match_method"] == "name_birth"
 
 
-def test_valid_record_id_reaches_roster_person_with_invalid_id() -> None:
-    """The roster's own id is broken: a record with the right id links by name and birth."""
-    ros = roster([("H4", "李明", substitute(D, 16), "户主")])
+def test_roster_id_with_wrong_check_character_is_repaired() -> None:
+    """The roster's check character is wrong: the record's real id links (id_fuzzy, raw id)."""
+    damaged = D[:17] + ("0" if D[17] != "0" else "1")
+    ros = roster([("H4", "李明", damaged, "户主")])
+    out, _ = link(records([("r1", "李明", D), ("r2", "李明", D[:17])]), ros)
+    assert out["r1"]["match_method"] == "id_fuzzy" and out["r1"]["id_number"] == damaged
+    assert out["r1"]["person_ref"] == ros["person_ref"][0]
+
+
+def test_roster_id_truncated_to_17_is_repaired() -> None:
+    """A roster id that lost its last character still receives the records with the full id."""
+    ros = roster([("H4", "李明", D[:17], "户主")])
     out, _ = link(records([("r1", "李明", D)]), ros)
-    assert out["r1"]["match_method"] == "name_birth"
-    assert out["r1"]["id_number"] == substitute(D, 16)
+    assert out["r1"]["match_status"] == "linked" and out["r1"]["match_method"] == "id_fuzzy"
+
+
+def test_valid_id_is_not_searched_by_name() -> None:
+    """A valid id that is nobody's key stays unmatched, even next to a damaged roster id."""
+    ros = roster([("H4", "李明", substitute(D, 15), "户主")])
+    out, review = link(records([("r1", "李明", D)]), ros)
+    assert out["r1"]["match_status"] == "unmatched" and review.is_empty()
 
 
 def test_record_without_any_id_stays_unmatched_and_is_counted() -> None:
@@ -334,12 +366,12 @@ def test_steps_can_be_run_and_inspected_one_by_one() -> None:
     link_department(con, roster(), records([("r1", "张丽", A)]), "health", CONFIG)
     from transforms.linker import link_steps
 
-    steps = link_steps("health", CONFIG, "*", "*", with_cert=False)
+    steps = link_steps("health", CONFIG, "*", "*", with_cert=False, roster_prefix="lk_roster_")
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()"
     ).fetchall()}
     assert all(s.name in tables for s in steps)
-    fast = "SELECT count(*) FROM lk_health_exact_pairs WHERE single AND accept"
+    fast = "SELECT count(*) FROM lk_health_base WHERE match_status = 'linked' AND NOT open"
     assert con.execute(fast).fetchall() == [(1,)]
 
 
