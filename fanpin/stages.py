@@ -98,6 +98,7 @@ def start(ctx: RunContext, requested: list[str] | None) -> RunState:
         raise ValueError(f"unknown department(s): {', '.join(unknown)}; known: {', '.join(schemas)}")
     key = hash_key(ctx)
     cleanup_stale(ctx.output)
+    checkpoint("start:locked")
     ctx.work.mkdir(parents=True, exist_ok=True)
     ctx.work.chmod(0o700)
     return RunState(schemas=schemas, key_source=key.source, requested=requested)

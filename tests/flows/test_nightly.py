@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,23 @@ def test_a_run_killed_in_any_stage_leaves_the_previous_run_intact(
     dates = _table(output, "published/warnings")["run_date"].unique().sort().to_list()
     assert dates == [date(2026, 11, 29), RUN_DATE]
     assert not list((output / "versions").glob(".staging-*"))
+
+
+def test_two_runs_on_one_output_never_interleave(prefect_harness: None, tmp_path: Path) -> None:
+    """While one run holds the output, a second is refused with a clear message; the first publishes."""
+    inbox, output = _inbox(tmp_path), tmp_path / "out"
+    env = _cli_env(None) | {"FANPIN_PAUSE_AT": "start:locked=20"}
+    cmd = [sys.executable, "-m", "fanpin.cli", "run", "--inbox", str(inbox), "--output", str(output),
+           "--run-date", RUN_DATE.isoformat()]
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = output / ".fanpin.lock"
+    deadline = time.monotonic() + 120
+    while not (lock.exists() and lock.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second = _cli(inbox, output, RUN_DATE)
+    assert second.returncode == 1
+    assert "in use by the run of 2026-11-30" in second.stderr
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-500:]
+    assert latest_version(output) is not None
+    assert _table(output, "published/warnings").height > 0
