@@ -214,3 +214,25 @@ def test_two_runs_on_one_output_never_interleave(prefect_harness: None, tmp_path
     assert first.returncode == 0, err[-500:]
     assert latest_version(output) is not None
     assert _table(output, "published/warnings").height > 0
+
+
+def test_explain_prints_reasons_with_evidence_masked_by_default(
+    published: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fanpin explain` shows a warned household's reasons and masks members unless asked."""
+    from fanpin.cli import main
+
+    warnings = _table(published, "published/warnings")
+    household = warnings.sort("risk_score", descending=True)["household_id"][0]
+    code = main(["explain", "--output", str(published), "--run-date", RUN_DATE.isoformat(),
+                 "--household", household])
+    text = capsys.readouterr().out
+    assert code == 0 and household in text
+    label = warnings.filter(pl.col("household_id") == household)["reasons"][0][0]["label"]
+    assert label in text
+    roster = pl.read_parquet(published / "work" / RUN_DATE.isoformat() / "staged" / "roster.parquet")
+    members = roster.filter(pl.col("household_id") == household)
+    assert not any(n in text for n in members["name"].to_list() if len(n) > 1)
+    assert main(["explain", "--output", str(published), "--run-date", RUN_DATE.isoformat(),
+                 "--household", household, "--unmask"]) == 0
+    assert members["name"][0] in capsys.readouterr().out
