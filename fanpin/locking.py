@@ -29,7 +29,8 @@ def _holder(handle_path: Path) -> str:
         info = json.loads(handle_path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         return "another fanpin run"
-    return f"run of {info.get('run_date', '?')} (pid {info.get('pid', '?')}, since {info.get('since', '?')})"
+    run_date, pid, since = (info.get(k, "?") for k in ("run_date", "pid", "since"))
+    return f"run of {run_date} (pid {pid}, since {since})"
 
 
 @contextmanager

@@ -15,8 +15,16 @@ import polars as pl
 from fanpin.context import RunContext
 
 INPUT_FIELDS = (
-    "department", "file", "bytes", "sha256", "encoding", "header_row",
-    "rows_read", "rows_loaded", "rows_quarantined", "error",
+    "department",
+    "file",
+    "bytes",
+    "sha256",
+    "encoding",
+    "header_row",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "error",
 )
 
 
@@ -41,29 +49,38 @@ def department_rows(state: Any) -> list[dict[str, Any]]:
         if ingest.get("status") == "no_delivery":
             reasons.append("no delivery tonight")
         files = ingest.get("files", [])
-        rows.append({
-            "department": department,
-            "label": schema.label,
-            "delivered": ingest.get("status", "no_delivery") != "no_delivery",
-            "held_back": ingest.get("status") == "failed" or bool(validation.get("held_back")),
-            "reused": bool(ingest.get("reused")),
-            "reasons": [str(r) for r in reasons],
-            "rows_loaded": sum(int(f.get("rows_loaded") or 0) for f in files),
-            "rows_quarantined": sum(int(f.get("rows_quarantined") or 0) for f in files),
-        })
+        rows.append(
+            {
+                "department": department,
+                "label": schema.label,
+                "delivered": ingest.get("status", "no_delivery") != "no_delivery",
+                "held_back": ingest.get("status") == "failed" or bool(validation.get("held_back")),
+                "reused": bool(ingest.get("reused")),
+                "reasons": [str(r) for r in reasons],
+                "rows_loaded": sum(int(f.get("rows_loaded") or 0) for f in files),
+                "rows_quarantined": sum(int(f.get("rows_quarantined") or 0) for f in files),
+            }
+        )
     return rows
 
 
 def run_status(departments: list[dict[str, Any]], failed: bool) -> str:
-    """`failed` when nothing could be published, `partial` when a delivered extract was held back."""
+    """`failed`: nothing could be published; `partial`: a delivered extract was held back."""
     if failed:
         return "failed"
     return "partial" if any(d["held_back"] for d in departments) else "succeeded"
 
 
 def build_manifest(
-    ctx: RunContext, state: Any, *, warnings: dict[str, int], failed: bool, code_version: str,
-    version: str | None = None, report_path: str | None = None, data_docs_path: str | None = None,
+    ctx: RunContext,
+    state: Any,
+    *,
+    warnings: dict[str, int],
+    failed: bool,
+    code_version: str,
+    version: str | None = None,
+    report_path: str | None = None,
+    data_docs_path: str | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest dict (see the report and `published/runs`)."""
     departments = department_rows(state)
@@ -77,8 +94,10 @@ def build_manifest(
         "code_version": code_version,
         "policy_profile": ctx.policy,
         "parameters": {
-            "inbox": str(ctx.inbox), "output": str(ctx.output),
-            "departments": state.requested, "dev_key": state.key_source == "development",
+            "inbox": str(ctx.inbox),
+            "output": str(ctx.output),
+            "departments": state.requested,
+            "dev_key": state.key_source == "development",
             "key_source": state.key_source,
         },
         "inputs": input_rows(state.ingest),
@@ -94,22 +113,29 @@ def build_manifest(
 def manifest_frame(manifest: dict[str, Any]) -> pl.DataFrame:
     """The one-row `published/runs` table: scalars as columns, nested parts as typed lists
     where their shape is fixed and as JSON text where it is not (expectation results)."""
-    return pl.DataFrame([{
-        "run_id": manifest["run_id"],
-        "version": manifest["version"],
-        "status": manifest["status"],
-        "started_at": manifest["started_at"],
-        "finished_at": manifest["finished_at"],
-        "code_version": manifest["code_version"],
-        "policy_profile": manifest["policy_profile"],
-        "parameters": manifest["parameters"],
-        "inputs": manifest["inputs"],
-        "departments": manifest["departments"],
-        "matching": manifest["matching"],
-        "warnings": manifest["warnings"],
-        "validation_json": json.dumps(manifest["validation"], ensure_ascii=False, default=str),
-        "report_path": manifest["report_path"],
-    }], strict=False)
+    return pl.DataFrame(
+        [
+            {
+                "run_id": manifest["run_id"],
+                "version": manifest["version"],
+                "status": manifest["status"],
+                "started_at": manifest["started_at"],
+                "finished_at": manifest["finished_at"],
+                "code_version": manifest["code_version"],
+                "policy_profile": manifest["policy_profile"],
+                "parameters": manifest["parameters"],
+                "inputs": manifest["inputs"],
+                "departments": manifest["departments"],
+                "matching": manifest["matching"],
+                "warnings": manifest["warnings"],
+                "validation_json": json.dumps(
+                    manifest["validation"], ensure_ascii=False, default=str
+                ),
+                "report_path": manifest["report_path"],
+            }
+        ],
+        strict=False,
+    )
 
 
 def quality_frame(validation: dict[str, dict[str, Any]]) -> pl.DataFrame:
@@ -118,18 +144,28 @@ def quality_frame(validation: dict[str, dict[str, Any]]) -> pl.DataFrame:
     for department, result in sorted(validation.items()):
         for exp in result.get("expectations", []):
             observed = exp.get("observed") or {}
-            rows.append({
-                "department": department,
-                "expectation": str(exp.get("type")),
-                "column": exp.get("column"),
-                "severity": exp.get("severity"),
-                "success": bool(exp.get("success")),
-                "unexpected_count": observed.get("unexpected_count"),
-                "unexpected_percent": observed.get("unexpected_percent"),
-                "observed_value": None if observed.get("observed_value") is None
-                else str(observed.get("observed_value")),
-            })
-    schema = {"department": pl.Utf8, "expectation": pl.Utf8, "column": pl.Utf8, "severity": pl.Utf8,
-              "success": pl.Boolean, "unexpected_count": pl.Int64, "unexpected_percent": pl.Float64,
-              "observed_value": pl.Utf8}
+            rows.append(
+                {
+                    "department": department,
+                    "expectation": str(exp.get("type")),
+                    "column": exp.get("column"),
+                    "severity": exp.get("severity"),
+                    "success": bool(exp.get("success")),
+                    "unexpected_count": observed.get("unexpected_count"),
+                    "unexpected_percent": observed.get("unexpected_percent"),
+                    "observed_value": None
+                    if observed.get("observed_value") is None
+                    else str(observed.get("observed_value")),
+                }
+            )
+    schema = {
+        "department": pl.Utf8,
+        "expectation": pl.Utf8,
+        "column": pl.Utf8,
+        "severity": pl.Utf8,
+        "success": pl.Boolean,
+        "unexpected_count": pl.Int64,
+        "unexpected_percent": pl.Float64,
+        "observed_value": pl.Utf8,
+    }
     return pl.DataFrame(rows, schema=schema, strict=False)

@@ -29,7 +29,7 @@ def _from_secret_block() -> bytes | None:
     try:
         from prefect.blocks.system import Secret
 
-        secret = Secret.load(HASH_KEY_BLOCK, _sync=True)  # type: ignore[call-arg]
+        secret: Secret = Secret.load(HASH_KEY_BLOCK, _sync=True)  # type: ignore[call-arg,assignment,type-arg]
         value = secret.get()
     except Exception:  # noqa: BLE001 — a missing block is the normal case on a laptop
         return None
@@ -37,7 +37,7 @@ def _from_secret_block() -> bytes | None:
 
 
 def is_sample_inbox(inbox: Path) -> bool:
-    """True when the inbox is the repository's generated sample (the only data a dev key may touch)."""
+    """True for the repository's generated sample: the only data a dev key may touch."""
     try:
         return inbox.resolve().is_relative_to(SAMPLE_INBOX.resolve())
     except OSError:

@@ -9,9 +9,9 @@ any stage can be rerun from the files of the one before).
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -24,7 +24,13 @@ from fanpin.privacy import install_log_scrubber
 TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE}
 
 
-@task(name="ingest", task_run_name="ingest-{department}", retries=2, retry_delay_seconds=5, **TASK_OPTIONS)
+@task(
+    name="ingest",
+    task_run_name="ingest-{department}",
+    retries=2,
+    retry_delay_seconds=5,
+    **TASK_OPTIONS,
+)
 def ingest_task(ctx: RunContext, department: str, reuse: bool) -> dict[str, Any]:
     """Read one department's folder into staged Parquet (or reuse tonight's staged files)."""
     return stages.ingest(ctx, department, reuse=reuse)
@@ -62,7 +68,9 @@ def artifacts_task(manifest: dict[str, Any]) -> None:
 
 def _ingest_all(ctx: RunContext, state: stages.RunState, departments: list[str] | None) -> None:
     futures = {
-        dept: ingest_task.submit(ctx, dept, reuse=departments is not None and dept not in departments)
+        dept: ingest_task.submit(
+            ctx, dept, reuse=departments is not None and dept not in departments
+        )
         for dept in state.schemas
     }
     for dept, future in futures.items():
@@ -94,7 +102,13 @@ def nightly(
     ctx = RunContext(inbox=Path(inbox), output=Path(output), run_date=run_date, policy=policy)
     with output_lock(ctx.output, run_date.isoformat(), wait_seconds):
         state = stages.start(ctx, departments)
-        logger.info("run %s for %s with profile %s (key: %s)", ctx.run_id, run_date, policy, state.key_source)
+        logger.info(
+            "run %s for %s with profile %s (key: %s)",
+            ctx.run_id,
+            run_date,
+            policy,
+            state.key_source,
+        )
         _ingest_all(ctx, state, departments)
         _validate_all(ctx, state)
         accepted = state.accepted()

@@ -21,9 +21,7 @@ def apply_history(
     `first_seen`), or None on the first run.
     """
     if previous is None or previous.is_empty():
-        out = current.with_columns(
-            status=pl.lit("new"), first_seen=pl.lit(run_date, dtype=pl.Date)
-        )
+        out = current.with_columns(status=pl.lit("new"), first_seen=pl.lit(run_date, dtype=pl.Date))
         return out, 0
     before = previous.select("household_id", pl.col("first_seen").alias("_prev_first_seen"))
     out = (

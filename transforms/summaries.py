@@ -16,12 +16,17 @@ def match_summary(links: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    if frame.is_empty():
+        return {}
+    counts = frame.get_column(column).value_counts()
+    return {str(k): int(v) for k, v in zip(counts[column], counts["count"], strict=True)}
+
+
 def warning_counts(warnings: pl.DataFrame, resolved: int) -> dict[str, int]:
     """Warnings by level and by status, plus the households whose reasons all cleared."""
-    levels = warnings.get_column("risk_level").value_counts() if warnings.height else None
-    by_level = dict(zip(levels["risk_level"], levels["count"], strict=True)) if levels is not None else {}
-    statuses = warnings.get_column("status").value_counts() if warnings.height else None
-    by_status = dict(zip(statuses["status"], statuses["count"], strict=True)) if statuses is not None else {}
+    by_level = _counts(warnings, "risk_level")
+    by_status = _counts(warnings, "status")
     return {
         "total": warnings.height,
         "red": int(by_level.get("red", 0)),

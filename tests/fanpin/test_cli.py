@@ -30,15 +30,41 @@ def test_bad_parameters_exit_2_with_one_line(
     assert message in err and len(err.splitlines()) == 1
 
 
-def test_output_inside_the_inbox_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_inside_the_inbox_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Publishing into the inbox would feed outputs back in as inputs: refused."""
-    assert main(["run", "--inbox", str(tmp_path), "--output", str(tmp_path / "o"),
-                 "--run-date", "2026-11-30"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--inbox",
+                str(tmp_path),
+                "--output",
+                str(tmp_path / "o"),
+                "--run-date",
+                "2026-11-30",
+            ]
+        )
+        == 2
+    )
     assert "must not contain or be inside" in capsys.readouterr().err
 
 
 def test_missing_inbox_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An inbox that does not exist is named in the one-line refusal."""
-    assert main(["run", "--inbox", str(tmp_path / "nope"), "--output", str(tmp_path / "o"),
-                 "--run-date", "2026-11-30"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--inbox",
+                str(tmp_path / "nope"),
+                "--output",
+                str(tmp_path / "o"),
+                "--run-date",
+                "2026-11-30",
+            ]
+        )
+        == 2
+    )
     assert "nope is not a folder" in capsys.readouterr().err

@@ -8,7 +8,11 @@ import pytest
 from fanpin.locking import OutputBusy, output_lock
 
 
-def _hold(output: str, ready: "multiprocessing.synchronize.Event", release: "multiprocessing.synchronize.Event") -> None:
+def _hold(
+    output: str,
+    ready: "multiprocessing.synchronize.Event",
+    release: "multiprocessing.synchronize.Event",
+) -> None:
     with output_lock(Path(output), "2026-11-29"):
         ready.set()
         release.wait(10)

@@ -16,6 +16,8 @@ def test_scrub_masks_18_and_15_digit_numbers_but_not_short_counts() -> None:
 
 def test_filter_rewrites_log_records() -> None:
     """A log record quoting an identity number is rewritten before any handler sees it."""
-    record = logging.LogRecord("x", logging.INFO, "f", 1, "bad id %s", ("500222199001011234",), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, "f", 1, "bad id %s", ("500222199001011234",), None
+    )
     ScrubIdentities().filter(record)
     assert "199001011" not in record.getMessage()

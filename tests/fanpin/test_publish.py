@@ -31,7 +31,9 @@ def test_publish_swaps_latest_and_keeps_earlier_dates(tmp_path: Path) -> None:
     publish(tmp_path, _pub(date(2026, 11, 29), ["H1"], "v1"), "{}")
     final = publish(tmp_path, _pub(date(2026, 11, 30), ["H2"], "v2"), "{}")
     assert latest_version(tmp_path) == final.resolve()
-    frame = pl.read_parquet(tmp_path / "latest/published/warnings/**/*.parquet", hive_partitioning=True)
+    frame = pl.read_parquet(
+        tmp_path / "latest/published/warnings/**/*.parquet", hive_partitioning=True
+    )
     assert sorted(frame["household_id"].to_list()) == ["H1", "H2"]
 
 

@@ -28,11 +28,26 @@ SAMPLE = REPO_ROOT / "sample_data" / "inbox"
 RUN_DATE = date(2026, 11, 30)
 ID_PATTERN = re.compile(rb"\d{17}[\dXx]")
 CONTRACT_WARNING_COLUMNS = {
-    "household_id", "county_code", "town", "village", "category", "risk_score", "risk_level",
-    "reason_codes", "reasons", "suggested_actions", "status", "first_seen",
+    "household_id",
+    "county_code",
+    "town",
+    "village",
+    "category",
+    "risk_score",
+    "risk_level",
+    "reason_codes",
+    "reasons",
+    "suggested_actions",
+    "status",
+    "first_seen",
 }
 CONTRACT_LINK_COLUMNS = {
-    "department", "record_id", "id_number", "household_id", "match_status", "match_method",
+    "department",
+    "record_id",
+    "id_number",
+    "household_id",
+    "match_status",
+    "match_method",
     "match_score",
 }
 
@@ -77,7 +92,9 @@ def test_published_tier_holds_no_identity_number_or_full_name(published: Path) -
     """No valid 18-character id and no full roster name appears in any file under published/."""
     from stdnum.cn import ric
 
-    roster = pl.read_parquet(published / "work" / RUN_DATE.isoformat() / "staged" / "roster.parquet")
+    roster = pl.read_parquet(
+        published / "work" / RUN_DATE.isoformat() / "staged" / "roster.parquet"
+    )
     names = [n.encode() for n in roster["name_norm"].drop_nulls().unique() if len(n) >= 2]
     files = [p for p in (latest_version(published) / "published").rglob("*") if p.is_file()]
     assert files
@@ -93,8 +110,10 @@ def test_every_department_record_appears_once_in_links(published: Path) -> None:
     """Links hold one row per staged department record, whatever its status."""
     links = _table(published, "restricted/links")
     work = published / "work" / RUN_DATE.isoformat() / "staged"
-    staged = sum(pl.read_parquet(work / f"{d}.parquet").height
-                 for d in ("health", "medical", "housing", "disability"))
+    staged = sum(
+        pl.read_parquet(work / f"{d}.parquet").height
+        for d in ("health", "medical", "housing", "disability")
+    )
     assert links.height == staged
     assert links.select("department", "source_file", "source_line").is_unique().all()
 
@@ -115,8 +134,14 @@ def test_rerun_with_the_same_inputs_publishes_identical_tables(
     inbox = _inbox(tmp_path)
     _run(inbox, tmp_path / "a")
     _run(inbox, tmp_path / "b")
-    for table in ("published/warnings", "restricted/links", "restricted/review",
-                  "restricted/quarantine", "published/quality", "published/matching"):
+    for table in (
+        "published/warnings",
+        "restricted/links",
+        "restricted/review",
+        "restricted/quarantine",
+        "published/quality",
+        "published/matching",
+    ):
         a, b = _table(tmp_path / "a", table), _table(tmp_path / "b", table)
         assert a.equals(b), table
 
@@ -165,15 +190,35 @@ def _cli_env(kill_at: str | None) -> dict[str, str]:
     return env
 
 
-def _cli(inbox: Path, output: Path, run_date: date, kill_at: str | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "fanpin.cli", "run", "--inbox", str(inbox), "--output", str(output),
-           "--run-date", run_date.isoformat(), "--policy", "sample"]
+def _cli(
+    inbox: Path, output: Path, run_date: date, kill_at: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "fanpin.cli",
+        "run",
+        "--inbox",
+        str(inbox),
+        "--output",
+        str(output),
+        "--run-date",
+        run_date.isoformat(),
+        "--policy",
+        "sample",
+    ]
     return subprocess.run(cmd, env=_cli_env(kill_at), capture_output=True, text=True, timeout=300)
 
 
 # One checkpoint per stage, and every step of the publication itself.
-CHECKPOINTS = ["ingest:medical", "link:written", "score:written",
-               "publish:written", "publish:before-rename", "publish:before-swap"]
+CHECKPOINTS = [
+    "ingest:medical",
+    "link:written",
+    "score:written",
+    "publish:written",
+    "publish:before-rename",
+    "publish:before-swap",
+]
 
 
 def test_a_run_killed_in_any_stage_leaves_the_previous_run_intact(
@@ -197,12 +242,24 @@ def test_a_run_killed_in_any_stage_leaves_the_previous_run_intact(
 
 
 def test_two_runs_on_one_output_never_interleave(prefect_harness: None, tmp_path: Path) -> None:
-    """While one run holds the output, a second is refused with a clear message; the first publishes."""
+    """While one run holds the output a second is refused with a clear message."""
     inbox, output = _inbox(tmp_path), tmp_path / "out"
     env = _cli_env(None) | {"FANPIN_PAUSE_AT": "start:locked=20"}
-    cmd = [sys.executable, "-m", "fanpin.cli", "run", "--inbox", str(inbox), "--output", str(output),
-           "--run-date", RUN_DATE.isoformat()]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "fanpin.cli",
+        "run",
+        "--inbox",
+        str(inbox),
+        "--output",
+        str(output),
+        "--run-date",
+        RUN_DATE.isoformat(),
+    ]
+    first = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     lock = output / ".fanpin.lock"
     deadline = time.monotonic() + 120
     while not (lock.exists() and lock.read_text()) and time.monotonic() < deadline:
@@ -224,15 +281,39 @@ def test_explain_prints_reasons_with_evidence_masked_by_default(
 
     warnings = _table(published, "published/warnings")
     household = warnings.sort("risk_score", descending=True)["household_id"][0]
-    code = main(["explain", "--output", str(published), "--run-date", RUN_DATE.isoformat(),
-                 "--household", household])
+    code = main(
+        [
+            "explain",
+            "--output",
+            str(published),
+            "--run-date",
+            RUN_DATE.isoformat(),
+            "--household",
+            household,
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0 and household in text
     label = warnings.filter(pl.col("household_id") == household)["reasons"][0][0]["label"]
     assert label in text
-    roster = pl.read_parquet(published / "work" / RUN_DATE.isoformat() / "staged" / "roster.parquet")
+    roster = pl.read_parquet(
+        published / "work" / RUN_DATE.isoformat() / "staged" / "roster.parquet"
+    )
     members = roster.filter(pl.col("household_id") == household)
     assert not any(n in text for n in members["name"].to_list() if len(n) > 1)
-    assert main(["explain", "--output", str(published), "--run-date", RUN_DATE.isoformat(),
-                 "--household", household, "--unmask"]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                "--output",
+                str(published),
+                "--run-date",
+                RUN_DATE.isoformat(),
+                "--household",
+                household,
+                "--unmask",
+            ]
+        )
+        == 0
+    )
     assert members["name"][0] in capsys.readouterr().out

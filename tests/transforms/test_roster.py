@@ -35,8 +35,11 @@ def test_invalid_id_falls_back_to_household_name_and_raw_id() -> None:
 def test_duplicated_valid_id_never_shares_a_reference() -> None:
     """Two rows with the same valid id get distinct references, numbered by file order."""
     frame = _roster(
-        id_norm=[ID, ID, None], id_valid=[True, True, False], id_clean=[ID, ID, "x"],
-        name_norm=["张丽", "张丽", "李强"], household_id=["H1", "H1", "H2"],
+        id_norm=[ID, ID, None],
+        id_valid=[True, True, False],
+        id_clean=[ID, ID, "x"],
+        name_norm=["张丽", "张丽", "李强"],
+        household_id=["H1", "H1", "H2"],
     )
     refs = add_person_ref(frame)["person_ref"].to_list()
     assert refs[0] != refs[1] and len(set(refs)) == 3
