@@ -184,6 +184,7 @@ def _scored_view(con: duckdb.DuckDBPyConnection, name: str, tables: list[str]) -
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT l.department, l.record_id, "
         "l.match_status, l.match_method, t.noise, t.clue, "
         "t.true_person IS NOT NULL AND t.clue AS relevant, "
+        "t.true_person IS NOT NULL AS about_roster, "
         "l.match_status = 'linked' AS linked, "
         "coalesce(l.match_status = 'linked' AND p.true_id = t.true_person, false) AS correct "
         f"FROM ({union}) l JOIN truth t USING (department, record_id) "
@@ -212,6 +213,32 @@ AGGREGATES = (
 )
 
 
+NO_CLUE = (
+    "count(*), count(*) FILTER (WHERE about_roster), count(*) FILTER (WHERE linked), "
+    "count(*) FILTER (WHERE correct), count(*) FILTER (WHERE match_status = 'review')"
+)
+
+
+def no_clue_figures(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, Any]:
+    """Records with no identity clue (issue 3: linked only where safe, and how many were).
+
+    ``found_share``: correctly linked / no-clue records about roster people.
+    """
+    out: dict[str, Any] = {}
+    rows = con.execute(
+        f"SELECT department, {NO_CLUE} FROM {view} WHERE NOT clue GROUP BY ALL "
+        f"UNION ALL SELECT 'all', {NO_CLUE} FROM {view} WHERE NOT clue ORDER BY 1"
+    ).fetchall()
+    for dept, records, about, linked, correct, review in rows:
+        out[str(dept)] = {
+            "records": int(records), "about_roster": int(about), "linked": int(linked),
+            "wrong": int(linked - correct), "review": int(review),
+            "precision": round(correct / linked, 5) if linked else 1.0,
+            "found_share": round(correct / about, 5) if about else 1.0,
+        }
+    return out
+
+
 def quality(con: duckdb.DuckDBPyConnection, tables: list[str], label: str) -> dict[str, Any]:
     """Overall, per department, per tier (match_method) and per noise label figures."""
     view = f"q_{label}"
@@ -223,6 +250,7 @@ def quality(con: duckdb.DuckDBPyConnection, tables: list[str], label: str) -> di
             f"SELECT {key}, {AGGREGATES} FROM {view} GROUP BY ALL ORDER BY 1"
         ).fetchall()
         out[f"by_{key}"] = {str(r[0]): _figures(r[1:]) for r in rows}
+    out["no_clue"] = no_clue_figures(con, view)
     return out
 
 
@@ -301,6 +329,9 @@ def main() -> None:
     args = parser.parse_args()
     res = run(args.people, args.seed, splink=not args.no_splink, repeat=args.repeat)
     print(table("linker", res["linker"]))
+    print("-- records without any identity clue")
+    for dept, f in res["linker"]["no_clue"].items():
+        print(f"{dept:<12}", f)
     print()
     print(table("exact join", res["exact"]))
     if "splink" in res:

@@ -9,6 +9,8 @@ compares every record with every person.
 - fuzzy id:   the id with one window of characters cut out    (one join per window)
 - household:  the household of an anchor person               (head's id on a member's record)
 - name+birth: the pinyin key of the name and the birth date   (records without a usable id)
+- name+place: the exact name, then the household's town+village inside the record's address
+              (records without any id clue that carry an address)
 """
 
 from __future__ import annotations
@@ -124,4 +126,25 @@ def name_birth_join(residual: str, roster: str) -> str:
     return (
         f"FROM {residual} r JOIN {roster} p "
         "ON p.name_key = r.name_key AND p.birth = r.birth"
+    )
+
+
+def no_space_sql(column: str) -> str:
+    """``column`` without any whitespace (incl. the full-width space U+3000)."""
+    return f"regexp_replace({column}, '[\\s\\x{{3000}}]+', '', 'g')"
+
+
+def name_address_join(residual: str, roster: str) -> str:
+    """FROM clause: roster people with the record's exact name whose town+village the address holds.
+
+    The hash join is on the exact name; the address test (a substring search
+    of the household's town followed by its village, e.g. ``篆塘镇新街村``)
+    only runs on those few namesake pairs. Town and village must be adjacent:
+    a short village name alone (``河村``) is a substring of others (``双河村``).
+    ``residual`` carries ``address_key``, the address without whitespace.
+    """
+    place = no_space_sql("p.town || p.village")
+    return (
+        f"FROM {residual} r JOIN {roster} p ON p.name_norm = r.name_norm "
+        f"WHERE p.town IS NOT NULL AND p.village IS NOT NULL AND contains(r.address_key, {place})"
     )

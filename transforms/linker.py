@@ -30,8 +30,14 @@ by every department.
               id is no more than ``max_id_edits`` away. A valid id that is nobody's
               key is not searched by name (a namesake with an id of their own).
 
+5. name_address  no id clue at all, but an address (住建): the exact name and the
+              roster household's town+village inside the address; the one roster
+              namesake in that village (with the configured relation, 户主) links
+              (``name_address``), several or another relation -> review. Reads the
+              record and the roster only, like every other tier.
+
 Ambiguity never picks: it goes to review with all candidates. Records with no
-id clue at all stay unmatched (``name_only.mode``), and are counted. ``links``
+id clue and no address stay unmatched (``name_only.mode``), and are counted. ``links``
 is a view: base rows as written, open rows patched from the small ``decided``.
 
 Connection expectations (the caller owns the connection): set
@@ -62,6 +68,7 @@ METHODS: Final = (
     "id_fuzzy",
     "name_household",
     "name_birth",
+    "name_address",
 )
 NAME_ONLY_MODES: Final = ("unmatched", "review")
 # GB 11643 weights of the first 17 characters (the check character is the sum mod 11).
@@ -83,6 +90,7 @@ RECORD_COLUMNS: Final[dict[str, str]] = {
     "id_upgraded": "BOOLEAN",
     "cert_id_clean": "VARCHAR",
     "cert_id_norm": "VARCHAR",
+    "address": "VARCHAR",
     "source_file": "VARCHAR",
     "source_line": "BIGINT",
 }
@@ -97,6 +105,8 @@ ROSTER_COLUMNS: Final[dict[str, str]] = {
     "id_area": "VARCHAR",
     "relation": "VARCHAR",
     "county_code": "VARCHAR",
+    "town": "VARCHAR",
+    "village": "VARCHAR",
 }
 LINK_COLUMNS: Final = (
     "department",
@@ -144,6 +154,8 @@ class MatchingConfig:
     name_birth_min_level: int = 2
     name_birth_max_id_edits: int = 2
     name_only_mode: str = "unmatched"
+    name_address_enabled: bool = True
+    name_address_relation: str | None = "户主"
 
     def __post_init__(self) -> None:
         if not blocking.windows_cover_one_edit(self.fuzzy_windows):
@@ -160,6 +172,8 @@ class MatchingConfig:
         name = data.get("name", {})
         fuzzy = data.get("id_fuzzy", {})
         nb = data.get("name_birth", {})
+        na = data.get("name_address", {})
+        relation = na.get("relation", "户主")
         factors = {"none": 0.5, **name.get("factors", {})}
         return cls(
             similar_min=float(name.get("similar_min", 0.92)),
@@ -177,6 +191,8 @@ class MatchingConfig:
             name_birth_min_level=compare.level_of(nb.get("min_name_level", "homophone")),
             name_birth_max_id_edits=int(nb.get("max_id_edits", 2)),
             name_only_mode=str(data.get("name_only", {}).get("mode", "unmatched")),
+            name_address_enabled=bool(na.get("enabled", True)),
+            name_address_relation=None if relation is None else str(relation),
         )
 
 
@@ -243,6 +259,16 @@ def _select_columns(
 def _has_certificate(con: duckdb.DuckDBPyConnection, view: str) -> bool:
     present = {d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description}
     return "cert_id_clean" in present or "cert_id_norm" in present
+
+
+def _has_address(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    present = {d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description}
+    return "address" in present
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal (configuration text, quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------- roster
@@ -643,6 +669,61 @@ def _name_birth_steps(p: str, r: str, cfg: MatchingConfig) -> list[Step]:
     return [Step(f"{p}nb_residual", residual), Step(f"{p}nb_pairs", pairs)]
 
 
+NOCLUE_COLUMNS: Final = (
+    "record_id VARCHAR, person_ref VARCHAR, household_id VARCHAR, id_number VARCHAR, "
+    "method VARCHAR, score DOUBLE"
+)
+
+
+def _name_address_steps(p: str, r: str, cfg: MatchingConfig, with_address: bool) -> list[Step]:
+    """No id clue, but an address: exact name + the household's town and village in it.
+
+    A name alone is no evidence (the departments cover the whole population,
+    the roster a third of it; a roster-unique name is the roster person for
+    only half of the no-clue records). The address narrows the namesakes to
+    one village; the one roster person of that name living there links when
+    they hold the configured relation (the housing extract names the 户主).
+    Several namesakes in the village, or one with another relation, go to
+    review. Departments without an address column get empty tables.
+    """
+    names = [f"{p}name_address_pairs", f"{p}name_address_linked", f"{p}name_address_review"]
+    if not (with_address and cfg.name_address_enabled):
+        return [
+            Step(n, f"CREATE OR REPLACE TEMP TABLE {n} ({NOCLUE_COLUMNS}, why VARCHAR)")
+            for n in names
+        ]
+    residual = (
+        f"(SELECT record_id, name_norm, {blocking.no_space_sql('address')} AS address_key "
+        f"FROM {p}records WHERE clue_class = 'none' AND name_norm IS NOT NULL "
+        "AND address IS NOT NULL)"
+    )
+    wanted = (
+        "true" if cfg.name_address_relation is None
+        else f"coalesce(relation = {_sql_text(cfg.name_address_relation)}, false)"
+    )
+    base = float(cfg.tier_base["name_address"])
+    pairs = (
+        f"CREATE OR REPLACE TEMP TABLE {names[0]} AS SELECT *, "
+        "count(*) OVER (PARTITION BY record_id) AS n_place, "
+        f"CASE WHEN count(*) OVER (PARTITION BY record_id) = 1 AND {wanted} THEN NULL "
+        "ELSE 'name_address_ambiguous' END AS why FROM ("
+        "SELECT r.record_id, p.person_ref, p.household_id, p.id_number, p.relation, "
+        f"'name_address' AS method, CAST({base!r} AS DOUBLE) AS score "
+        + blocking.name_address_join(residual, f"{r}roster")
+        + ")"
+    )
+    cols = "record_id, person_ref, household_id, id_number, method, score"
+    linked = (
+        f"CREATE OR REPLACE TEMP TABLE {names[1]} AS SELECT {cols} "
+        f"FROM {names[0]} WHERE why IS NULL"
+    )
+    review = (
+        f"CREATE OR REPLACE TEMP TABLE {names[2]} AS SELECT {cols}, why "
+        f"FROM {names[0]} WHERE why IS NOT NULL"
+    )
+    return [Step(names[0], pairs), Step(names[1], linked), Step(names[2], review)]
+
+
 def _name_only_step(p: str, r: str, cfg: MatchingConfig) -> Step:
     """Records without any id clue: review candidates only when configured.
 
@@ -665,17 +746,20 @@ def _name_only_step(p: str, r: str, cfg: MatchingConfig) -> Step:
         "'name_only' AS why "
         f"FROM {p}records r JOIN {r}roster p ON p.name_norm = r.name_norm "
         "WHERE r.clue_class = 'none' "
+        f"AND r.record_id NOT IN (SELECT record_id FROM {p}name_address_pairs) "
         "QUALIFY count(*) OVER (PARTITION BY r.record_id) = 1",
     )
 
 
-def _assembly_steps(p: str, department: str) -> list[Step]:
+def _assembly_steps(p: str, department: str, noclue: bool = False) -> list[Step]:
     """Review rows, the tiers' decisions, and the patch of the few open base rows.
 
     ``decided`` holds only what the tiers after the big pass decided (small);
     ``links`` is a view: the final base rows as they are, the open ones patched
     by a hash join on ``decided``. The big table is written once, by the big
-    pass; a consumer (``write_parquet``) reads it once more.
+    pass; a consumer (``write_parquet``) reads it once more. With ``noclue`` (a
+    no-clue tier can decide: an address column or ``name_only.mode: review``)
+    the records it decided are patched too (they are not ``open``).
     """
     exact_linked = (
         "SELECT record_id, person_ref, household_id, id_number, method, score "
@@ -687,7 +771,7 @@ def _assembly_steps(p: str, department: str) -> list[Step]:
         + [
             "SELECT record_id, person_ref, household_id, id_number, method, score "
             f"FROM {p}{t}_linked"
-            for t in ("household", "fuzzy", "name_household", "nb")
+            for t in ("household", "fuzzy", "name_household", "nb", "name_address")
         ]
     )
     review_sources = " UNION ALL ".join(
@@ -700,6 +784,7 @@ def _assembly_steps(p: str, department: str) -> list[Step]:
             "fuzzy_review",
             "name_household_review",
             "nb_review",
+            "name_address_review",
             "name_only_review",
         )
     )
@@ -718,18 +803,28 @@ def _assembly_steps(p: str, department: str) -> list[Step]:
         "SELECT record_id, 'review', arg_max(match_method, match_score), max(match_score), "
         f"NULL, NULL, NULL FROM {p}review GROUP BY record_id"
     )
+    extra = f"SELECT record_id FROM {p}noclue_decided"
+    keep = f"NOT open AND record_id NOT IN ({extra})" if noclue else "NOT open"
+    patch = f"b.open OR b.record_id IN ({extra})" if noclue else "b.open"
+    noclue_decided = (
+        f"CREATE OR REPLACE TEMP TABLE {p}noclue_decided AS "
+        f"SELECT record_id FROM {p}name_address_linked UNION "
+        f"SELECT record_id FROM {p}name_address_review UNION "
+        f"SELECT record_id FROM {p}name_only_review"
+    )
     links = (
         f"CREATE OR REPLACE TEMP VIEW {p}links AS SELECT {dept} AS department, record_id, "
         "person_ref, id_number, household_id, match_status, match_method, match_score, "
-        f"source_file, source_line FROM {p}base WHERE NOT open UNION ALL "
+        f"source_file, source_line FROM {p}base WHERE {keep} UNION ALL "
         f"SELECT {dept}, b.record_id, d.person_ref, d.id_number, d.household_id, "
         "coalesce(d.match_status, b.match_status), coalesce(d.method, b.match_method), "
         "CAST(coalesce(d.score, b.match_score) AS DOUBLE), b.source_file, b.source_line "
-        f"FROM {p}base b LEFT JOIN {p}decided d USING (record_id) WHERE b.open"
+        f"FROM {p}base b LEFT JOIN {p}decided d USING (record_id) WHERE {patch}"
     )
     return [
         Step(f"{p}review", review),
         Step(f"{p}decided", decided),
+        Step(f"{p}noclue_decided", noclue_decided),
         Step(f"{p}links", links),
     ]
 
@@ -741,12 +836,14 @@ def link_steps(
     roster_cols: str,
     with_cert: bool,
     roster_prefix: str | None = None,
+    with_address: bool = False,
 ) -> list[Step]:
     """Every step of one department's linking, in order (inspect or run one by one).
 
     ``roster_prefix`` names the prepared roster tables (``<prefix>roster``,
     ``<prefix>keys``, ...); without it the roster steps are included, reading
-    the view ``<prefix>in``.
+    the view ``<prefix>in``. ``with_address``: the records carry ``address``
+    (the ``name_address`` tier runs).
     """
     p = _prefix(department)
     r = roster_prefix or f"{p}roster_"
@@ -768,8 +865,10 @@ def link_steps(
     )
     steps += _name_birth_steps(p, r, config)
     steps += _verdict_steps(p, "nb", f"{p}nb_pairs", "name_birth_ambiguous")
+    steps += _name_address_steps(p, r, config, with_address)
     steps.append(_name_only_step(p, r, config))
-    steps += _assembly_steps(p, department)
+    noclue = (with_address and config.name_address_enabled) or config.name_only_mode == "review"
+    steps += _assembly_steps(p, department, noclue)
     return steps
 
 
@@ -845,6 +944,7 @@ def link_department(
         "",
         _has_certificate(con, f"{p}records_in"),
         roster_prefix=r,
+        with_address=_has_address(con, f"{p}records_in"),
     )
     run_steps(con, steps)
     links = con.sql(f"SELECT {', '.join(LINK_COLUMNS)} FROM {p}links")
@@ -853,14 +953,18 @@ def link_department(
 
 
 def link_counts(con: duckdb.DuckDBPyConnection, department: str) -> dict[str, int]:
-    """Counts for the manifest: per status, per method, and records with no id clue."""
+    """Counts for the manifest: per status, per method, records with no id clue, and how
+    many of those were linked (``no_id_clue_linked``) or sent to review."""
     p = _prefix(department)
     counts: dict[str, int] = {}
     for key, n in con.execute(
         f"SELECT 'status:' || match_status, count(*) FROM {p}links GROUP BY ALL "
         f"UNION ALL SELECT 'method:' || match_method, count(*) FROM {p}links GROUP BY ALL "
         f"UNION ALL SELECT 'no_id_clue', count(*) FROM {p}records WHERE clue_class = 'none' "
-        f"UNION ALL SELECT 'review_rows', count(*) FROM {p}review"
+        f"UNION ALL SELECT 'review_rows', count(*) FROM {p}review "
+        f"UNION ALL SELECT 'no_id_clue_linked', count(*) FROM {p}name_address_linked "
+        f"UNION ALL SELECT 'no_id_clue_review', count(*) FROM {p}noclue_decided "
+        f"WHERE record_id NOT IN (SELECT record_id FROM {p}name_address_linked)"
     ).fetchall():
         counts[str(key)] = int(n)
     return counts

@@ -291,6 +291,108 @@ def test_record_without_any_id_stays_unmatched_and_is_counted() -> None:
     assert link_counts(con, "health")["no_id_clue"] == 1
 
 
+# --------------------------------------------------------------------------- no id clue, address
+
+
+def village_roster() -> pl.DataFrame:
+    """Two households in two villages: 张丽 heads H1 (篆塘镇新街村); a second 张丽 is a
+    member (not the head) of H2 in 东溪镇双河村; 李明 heads H3 in 东溪镇双河村."""
+    frame = roster([
+        ("H1", "张丽", A, "户主"), ("H1", "王强", B, "配偶"),
+        ("H2", "刘军", C, "户主"), ("H2", "张丽", make_id("50022219850505126"), "子女"),
+        ("H3", "李明", D, "户主"),
+    ])
+    first = pl.col("household_id") == "H1"
+    town = pl.when(first).then(pl.lit("篆塘镇")).otherwise(pl.lit("东溪镇"))
+    village = pl.when(first).then(pl.lit("新街村")).otherwise(pl.lit("双河村"))
+    return frame.with_columns(town=town, village=village)
+
+
+def housing(rows: Sequence[tuple[str, str, str | None, str | None]]) -> pl.DataFrame:
+    """Staged housing frame from (record_id, name, id_number, address)."""
+    recs = records([(r, n, i) for r, n, i, _ in rows])
+    return recs.with_columns(address=pl.Series([a for *_, a in rows], dtype=pl.String))
+
+
+def test_no_clue_record_links_by_name_and_village_of_the_head() -> None:
+    """No id, but the address names 张丽's town and village: the head 张丽 links (name_address)."""
+    recs = housing([("r1", "张丽", None, "綦江区篆塘镇新街村1组10号"),
+                    ("r2", "李明", None, "綦江区 东溪镇 双河村 3组 7号")])
+    out, review = link(recs, village_roster(), "housing")
+    assert out["r1"]["person_ref"] == A and out["r1"]["match_method"] == "name_address"
+    assert out["r1"]["household_id"] == "H1" and out["r1"]["match_status"] == "linked"
+    assert out["r2"]["person_ref"] == D and out["r2"]["match_method"] == "name_address"
+    assert 0.0 < out["r1"]["match_score"] < CONFIG.tier_base["name_birth"]
+    assert review.is_empty()
+
+
+def test_namesake_outsider_in_another_village_does_not_link() -> None:
+    """张丽 without an id living in a village where no roster 张丽 lives: unmatched."""
+    recs = housing([("r1", "张丽", None, "綦江区石壕镇新街村2组5号"),
+                    ("r2", "张丽", None, None)])
+    out, review = link(recs, village_roster(), "housing")
+    assert out["r1"]["match_status"] == "unmatched" and out["r1"]["person_ref"] is None
+    assert out["r2"]["match_status"] == "unmatched" and review.is_empty()
+
+
+def test_village_must_follow_its_town_not_just_appear_inside_another_name() -> None:
+    """"新街村" inside another town's address is not 篆塘镇新街村: unmatched."""
+    recs = housing([("r1", "张丽", None, "綦江区三角镇新街村1组10号")])
+    out, _ = link(recs, village_roster(), "housing")
+    assert out["r1"]["match_status"] == "unmatched"
+
+
+def test_only_namesake_in_village_who_is_not_the_head_goes_to_review() -> None:
+    """The one 张丽 of 东溪镇双河村 is a child, not the 户主 the extract names: review."""
+    recs = housing([("r1", "张丽", None, "綦江区东溪镇双河村1组10号")])
+    out, review = link(recs, village_roster(), "housing")
+    assert out["r1"]["match_status"] == "review" and out["r1"]["person_ref"] is None
+    assert review["why"].to_list() == ["name_address_ambiguous"]
+
+
+def test_two_roster_namesakes_in_one_village_go_to_review() -> None:
+    """Two roster 李明 in 东溪镇双河村, both heads: never a pick, both reviewed."""
+    ros = village_roster()
+    twin = ros.filter(pl.col("household_id") == "H3").with_columns(
+        household_id=pl.lit("H4"), id_number=pl.lit(make_id("50022219700505151")))
+    twin = twin.with_columns(id_columns()).with_columns(person_ref=pl.col("id_norm"))
+    out, review = link(housing([("r1", "李明", None, "东溪镇双河村")]),
+                       pl.concat([ros, twin.select(ros.columns)]), "housing")
+    assert out["r1"]["match_status"] == "review" and review.height == 2
+
+
+def test_record_with_an_id_is_not_linked_by_address() -> None:
+    """An id that is nobody's (an outsider namesake) is not overridden by name + village."""
+    recs = housing([("r1", "张丽", make_id(A[:14] + "999"), "篆塘镇新街村1组10号")])
+    out, _ = link(recs, village_roster(), "housing")
+    assert out["r1"]["match_status"] == "unmatched"
+
+
+def test_departments_without_address_never_link_without_id() -> None:
+    """A medical record with no id stays unmatched even when its name is unique in the roster."""
+    out, review = link(records([("r1", "李明", None)]), village_roster(), "medical")
+    assert out["r1"]["match_status"] == "unmatched" and review.is_empty()
+
+
+def test_name_address_can_be_switched_off_and_is_counted() -> None:
+    """enabled: false leaves the record unmatched; counts report no-clue links."""
+    recs = housing([("r1", "张丽", None, "篆塘镇新街村1组10号")])
+    off = MatchingConfig(tier_base=CONFIG.tier_base, name_address_enabled=False)
+    out, _ = link(recs, village_roster(), "housing", config=off)
+    assert out["r1"]["match_status"] == "unmatched"
+    con = duckdb.connect()
+    link_department(con, village_roster(), recs, "housing", CONFIG)
+    counts = link_counts(con, "housing")
+    assert counts["no_id_clue"] == 1 and counts["no_id_clue_linked"] == 1
+
+
+def test_name_only_review_mode_marks_the_record_review() -> None:
+    """name_only.mode review: the unique exact-name candidate is reviewed, status review."""
+    cfg = MatchingConfig(tier_base=CONFIG.tier_base, name_only_mode="review")
+    out, review = link(records([("r1", "李明", None)]), config=cfg)
+    assert out["r1"]["match_status"] == "review" and review["person_ref"].to_list() == [D]
+
+
 # --------------------------------------------------------------------------- disability
 
 
