@@ -42,6 +42,21 @@ def expectation_columns(kwargs: Mapping[str, object]) -> list[str]:
     return names
 
 
+def suite_columns(expectations: Sequence[Mapping[str, object]]) -> set[str]:
+    """Every staged column a suite needs, derived columns replaced by their sources.
+
+    Reading only these from the staged Parquet keeps validation's memory to the columns it
+    checks instead of the whole extract.
+    """
+    named = {
+        column
+        for expectation in expectations
+        for column in expectation_columns(expectation.get("kwargs", {}))  # type: ignore[arg-type]
+    }
+    sources = {s for name in named if name in DERIVED_COLUMNS for s in DERIVED_COLUMNS[name][0]}
+    return (named - set(DERIVED_COLUMNS)) | sources
+
+
 def available_columns(schema_names: Sequence[str]) -> set[str]:
     """Columns a frame with these names can offer: its own plus the derivable ones."""
     present = set(schema_names)

@@ -54,3 +54,17 @@ def test_slices_without_key() -> None:
     """Without a key the frame is cut into contiguous slices."""
     frame = pl.DataFrame({"i": list(range(10))})
     assert [c.height for c in iter_chunks(frame, 3, None)] == [4, 4, 2]
+
+
+def test_suite_columns_lists_what_the_suite_reads_with_derived_sources() -> None:
+    """A suite's columns are read from Parquet, derived ones through their sources."""
+    from transforms.quality_prep import suite_columns
+
+    suite = [
+        {"type": "expect_column_to_exist", "kwargs": {"column": "record_id"}},
+        {"type": "x", "kwargs": {"column_A": "total_cost", "column_B": "out_of_pocket"}},
+        {"type": "y", "kwargs": {"column": "id_valid_nonblank", "mostly": 0.5}},
+    ]
+    assert suite_columns(suite) == {
+        "record_id", "total_cost", "out_of_pocket", "id_valid", "id_problem",
+    }
