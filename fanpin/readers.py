@@ -1,17 +1,22 @@
 """Reading department files: encoding detection, GB18030 transcoding, CSV scans, xlsx sheets.
 
-IO only: everything here turns bytes on disk into text cells (Arrow batches / polars frames of
-strings) plus the facts the manifest needs (size, sha256, encoding, header row, rejected
+IO only: everything here turns bytes on disk into text cells (polars frames / Arrow batches
+of strings) plus the facts the manifest needs (size, sha256, encoding, header row, rejected
 lines). Typing and checking live in `transforms.conform`.
 
+CSVs are read in two ways. The common export (no quote characters, one record per line) is
+cut into pieces at newlines and parsed by polars piece by piece (`csv_chunks`, `FastCsv`):
+the line of each row is its position, so nothing has to be held back. From the first piece
+that is not that simple (quotes, a short or long line, invalid bytes) the rest of the file
+goes to DuckDB (`scan_csv`), whose reader rejects malformed lines with their numbers.
+
 Why transcode GB18030 instead of reading it directly: DuckDB 2.0 reads only UTF-8/UTF-16/
-Latin-1 and its `encodings` extension exists only for DuckDB 1.4 (docs/ecosystem-notes). Python's
-GB18030 codec is C code; decoding in 8 MiB chunks with an *incremental* decoder (so a character
-split across two chunks is carried over, never mangled) into a temporary UTF-8 file costs one
-extra sequential write of the file and keeps memory flat. bench/ingest.py measures it (the
-"transcode" line of its report). Pinning DuckDB 1.4.4 for the extension would save that pass but
-hold back the whole stack; the transcode is the smaller cost. The same step also hashes the
-original bytes, so a GB18030 file is read from disk once before DuckDB scans the UTF-8 copy.
+Latin-1 and its `encodings` extension exists only for DuckDB 1.4 (docs/ecosystem-notes).
+Python's GB18030 codec is C code; a GB18030 file is decoded piece by piece (the byte 0x0A
+never occurs inside a GB18030 character, so pieces cut at newlines decode on their own), in
+a thread ahead of the parser. A byte that does not decode is passed through, which fails the
+polars parse of its piece, and DuckDB quarantines that line as an encoding error, as for
+UTF-8 files. `transcode_to_utf8` (whole file, strict) remains for UTF-16 and for the bench.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
+import mmap
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,12 +248,12 @@ class CsvScan:
     source_line: np.ndarray  # 1-based line of every good row, in order
 
 
-def _read_csv_sql(n_columns: int) -> str:
+def _read_csv_sql(n_columns: int, header: bool) -> str:
     """The scan statement; column names are generated (c0..cN), values are all parameters."""
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns))
     return (
-        "CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, header = true, skip = $skip,"
-        " delim = $delim, quote = '\"', escape = '\"', auto_detect = false,"
+        f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, header = {str(header).lower()},"
+        " skip = $skip, delim = $delim, quote = '\"', escape = '\"', auto_detect = false,"
         f" columns = {{{cols}}}, store_rejects = true, strict_mode = true)"
     )
 
@@ -277,19 +284,26 @@ def scan_csv(
     blank_lines: Sequence[int],
     batch_rows: int = 500_000,
     memory_limit: str = "2GB",
+    first_line: int | None = None,
 ) -> Iterator[CsvScan]:
     """Load a UTF-8 CSV with DuckDB (all VARCHAR, malformed lines rejected, not dropped).
 
     The rows go into a temporary table first: rejected lines are known only once the whole
     file has been scanned, and they are needed to number the good rows. The table spills to
     a temporary folder beyond `memory_limit`, so memory stays bounded.
+
+    With `first_line`, `path` is the headerless rest of a file (see `FastCsv`) whose line 1
+    is line `first_line` of the original; `blank_lines` are then numbered within `path`, and
+    every line number handed out is the original file's.
     """
+    header_line = layout.header_line if first_line is None else 0
+    shift = 0 if first_line is None else first_line - 1
     with tempfile.TemporaryDirectory(prefix="fanpin-duckdb-") as spill:
         con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
         try:
             con.execute(
-                _read_csv_sql(len(layout.headers)),
-                {"path": str(path), "skip": layout.header_line - 1, "delim": layout.delimiter},
+                _read_csv_sql(len(layout.headers), header=first_line is None),
+                {"path": str(path), "skip": max(header_line - 1, 0), "delim": layout.delimiter},
             ).fetchall()
             rejects = [
                 (int(r[0]), str(r[1]), str(r[2]), bool(r[3]))
@@ -297,7 +311,8 @@ def scan_csv(
             ]
             rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
             skipped = [r[0] for r in rejects] + list(blank_lines)
-            lines = good_row_lines(rows, layout.header_line, skipped)
+            lines = good_row_lines(rows, header_line, skipped) + shift
+            rejects = [(line + shift, kind, msg, footer) for line, kind, msg, footer in rejects]
             reader = con.sql("SELECT * FROM raw").to_arrow_reader(batch_rows)
             yield CsvScan(rows=rows, rejects=rejects, batches=iter(reader), source_line=lines)
         except duckdb.Error as exc:
@@ -306,6 +321,188 @@ def scan_csv(
             ) from None
         finally:
             con.close()
+
+
+# ---------------------------------------------------------------- CSV scan (polars fast path)
+
+
+def _data_offset(path: Path, header_line: int) -> int | None:
+    """Byte offset where the line after the header starts (None: not within the first MiB)."""
+    with path.open("rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    offset = 0
+    for _ in range(header_line):
+        found = head.find(b"\n", offset)
+        if found < 0:
+            return None if len(head) == SAMPLE_BYTES else len(head)
+        offset = found + 1
+    return offset
+
+
+def _blank_mask(arr: np.ndarray, newlines: np.ndarray, n_lines: int) -> np.ndarray:
+    """Per line of a chunk: is it empty or a lone carriage return?"""
+    starts = np.concatenate(([0], newlines + 1))[:n_lines]
+    ends = np.concatenate((newlines, [arr.size]))[:n_lines]
+    length = ends - starts
+    first = arr[np.minimum(starts, max(arr.size - 1, 0))] if arr.size else starts
+    blank: np.ndarray = (length == 0) | ((length == 1) & (first == 13))
+    return blank
+
+
+@dataclass
+class FastCsv:
+    """A CSV parsed by polars chunk by chunk, for as long as every chunk is plainly simple.
+
+    DuckDB's reader is needed for what it does well, rejecting malformed lines with their
+    numbers, but that needs a whole-file temporary table before the first row can be numbered.
+    The common export is simpler: no quote characters at all, one record per line. For such a
+    chunk the line of every row is its position, and a malformed line shows up in two cheap
+    counts: the delimiters of the chunk must be exactly (columns - 1) per non-blank line
+    (polars itself fails on a line with too many fields, so a short line cannot be hidden by
+    a long one) and the rows polars returns must be the chunk's lines. Invalid UTF-8 makes
+    polars fail. On the first chunk that is not simple, `frames` stops and leaves `rest`
+    (that chunk and all after it) and `rest_line` (its first line); the caller hands the
+    rest to `scan_csv`, so malformed lines are still quarantined by line.
+
+    `chunks` are the UTF-8 bytes after the header line, cut at newlines (`csv_chunks`).
+    """
+
+    chunks: Iterator[bytes]
+    layout: CsvLayout
+    rest: Iterator[bytes] | None = None
+    rest_line: int = 0
+    blank_lines: list[int] = field(default_factory=list)
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Text frames (c0..cN, source_line) of the simple part of the file, in order."""
+        line = self.layout.header_line + 1
+        for chunk in self.chunks:
+            parsed = self._parse(chunk, line)
+            if parsed is None:
+                self.rest, self.rest_line = itertools.chain([chunk], self.chunks), line
+                return
+            frame, n_lines = parsed
+            if frame.height:
+                yield frame
+            line += n_lines
+
+    def _parse(self, chunk: bytes, first_line: int) -> tuple[pl.DataFrame, int] | None:
+        """The chunk's rows with their lines, or None when the chunk is not plainly simple."""
+        if b'"' in chunk or (b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n")):
+            return None
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        newlines = np.flatnonzero(arr == 10)
+        n_lines = int(newlines.size) + int(chunk[-1:] != b"\n")
+        blank = _blank_mask(arr, newlines, n_lines)
+        filled = n_lines - int(np.count_nonzero(blank))
+        if chunk.count(self.layout.delimiter.encode()) != (len(self.layout.headers) - 1) * filled:
+            return None
+        numbers = np.arange(first_line, first_line + n_lines, dtype=np.int64)
+        if not filled:
+            self.blank_lines += numbers.tolist()
+            return self._empty(), n_lines
+        # polars takes the field count from the first line: start at the first non-blank one
+        lead = int(np.argmin(blank))
+        body = chunk[int(newlines[lead - 1]) + 1 :] if lead else chunk
+        frame = self._read(body)
+        if frame is None or frame.height != n_lines - lead:
+            return None
+        frame = frame.with_columns(pl.Series("source_line", numbers[lead:]))
+        if filled < n_lines:
+            self.blank_lines += numbers[blank].tolist()
+            frame = frame.filter(pl.Series(~blank[lead:]))
+        return frame, n_lines
+
+    def _names(self) -> list[str]:
+        return [f"c{i}" for i in range(len(self.layout.headers))]
+
+    def _empty(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            schema={**dict.fromkeys(self._names(), pl.String()), "source_line": pl.Int64()}
+        )
+
+    def _read(self, body: bytes) -> pl.DataFrame | None:
+        try:
+            return pl.read_csv(
+                body,
+                has_header=False,
+                schema=dict.fromkeys(self._names(), pl.String()),
+                separator=self.layout.delimiter,
+                quote_char=None,
+                raise_if_empty=False,
+            )
+        except (pl.exceptions.PolarsError, UnicodeDecodeError):
+            return None
+
+
+def _line_chunks(path: Path, offset: int, size: int) -> Iterator[bytes]:
+    """The file from `offset` on, in pieces of about `size` bytes that end at a newline.
+
+    Sliced from a memory map: one copy per piece, straight from the page cache. Also right
+    for GB18030, where the byte 0x0A never occurs inside a multibyte character.
+    """
+    total = path.stat().st_size
+    if offset >= total:
+        return
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start = offset
+        while start < total:
+            end = min(start + size, total)
+            if end < total:
+                cut = mm.rfind(b"\n", start, end)
+                if cut < 0:  # a line longer than `size`
+                    cut = mm.find(b"\n", end)
+                end = total if cut < 0 else cut + 1
+            yield mm[start:end]
+            start = end
+
+
+def _to_utf8(chunk: bytes, encoding: str) -> bytes:
+    """A piece of GB18030 text as UTF-8; undecodable bytes are passed through as they are.
+
+    They are not valid UTF-8 either (0x80, 0xFF, a lead byte without its trail), so the
+    polars parse of the piece fails and DuckDB quarantines just that line as an encoding
+    error, the way an invalid line of a UTF-8 file is handled.
+    """
+    return chunk.decode(encoding, "surrogateescape").encode("utf-8", "surrogateescape")
+
+
+def csv_chunks(
+    path: Path, encoding: str, layout: CsvLayout, work: Path, size: int = 16 << 20
+) -> Generator[bytes, None, None]:
+    """The UTF-8 bytes of a CSV after its header line, in pieces that end at a newline.
+
+    UTF-8 files are sliced as they are; GB18030/GBK pieces are transcoded one by one (cut
+    at the newline byte, which never occurs inside a character), so the decoding overlaps
+    with parsing when the caller reads ahead in a thread. UTF-16 (newline bytes occur inside
+    characters) is first transcoded to a temporary UTF-8 copy in `work`.
+    """
+    if encoding in ("utf-8", "utf-8-sig", "gb18030"):
+        offset = _data_offset(path, layout.header_line)
+        if offset is None:
+            raise FileReadError(f"{path.name}: the header line is longer than 1 MiB")
+        for chunk in _line_chunks(path, offset, size):
+            yield chunk if encoding != "gb18030" else _to_utf8(chunk, encoding)
+        return
+    copy = work / f"{path.stem}.utf8.csv"
+    try:
+        transcode_to_utf8(path, copy, encoding)
+        offset = _data_offset(copy, layout.header_line)
+        if offset is None:
+            raise FileReadError(f"{path.name}: the header line is longer than 1 MiB")
+        yield from _line_chunks(copy, offset, size)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def write_chunks(chunks: Iterator[bytes], dst: Path) -> list[int]:
+    """Write byte pieces to `dst`; the blank lines of the result (1-based)."""
+    scan = _LineScan()
+    with dst.open("wb") as fout:
+        for chunk in chunks:
+            fout.write(chunk)
+            scan.feed(chunk)
+    return scan.blank_lines()
 
 
 # ---------------------------------------------------------------- xlsx

@@ -23,6 +23,7 @@ import polars as pl
 from pypinyin import Style, lazy_pinyin
 
 from transforms.identity import WHITESPACE
+from transforms.parsing import distinct_map
 
 MIDDLE_DOT = "·"
 
@@ -111,9 +112,29 @@ def pinyin_key(expr: pl.Expr) -> pl.Expr:
     return _blank_to_null(spelled.str.to_lowercase())
 
 
+def _name_frame(names: pl.Series) -> pl.DataFrame:
+    return names.to_frame("v").select(
+        normalize_name(pl.col("v")).alias("name_norm"), pinyin_key(pl.col("v")).alias("name_key")
+    )
+
+
+def name_frame(raw: pl.Series) -> pl.DataFrame:
+    """`name_norm` and `name_key` of a Series of raw names, computed per distinct name."""
+    return distinct_map(raw.cast(pl.String), _name_frame)
+
+
 def name_columns(col: str = "name") -> list[pl.Expr]:
-    """`name_norm` and `name_key` of a raw name column (docs/stages.md)."""
+    """`name_norm` and `name_key` of a raw name column (docs/stages.md).
+
+    Computed on the distinct names only and joined back: a county's records repeat a few
+    tens of thousands of names, and the per-character pinyin lookup is the costly step.
+    The list holds one expression that expands to the two columns.
+    """
+
+    def batch(raw: pl.Series) -> pl.Series:
+        return name_frame(raw).to_struct(raw.name)
+
+    schema = pl.Struct({"name_norm": pl.String(), "name_key": pl.String()})
     return [
-        normalize_name(pl.col(col)).alias("name_norm"),
-        pinyin_key(pl.col(col)).alias("name_key"),
+        pl.col(col).map_batches(batch, return_dtype=schema, is_elementwise=True).struct.unnest()
     ]

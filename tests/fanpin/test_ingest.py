@@ -288,3 +288,31 @@ def test_utf16_with_bom_tab_separated_is_read(
     staged, _ = _frames(result)
     assert result.files[0].encoding == "utf-16"
     assert staged.select("record_id", "name", "source_line").rows() == [("M1", "张三", 2)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_bad_lines_after_plain_chunks_keep_exact_lines(
+    tmp_path: Path,
+    schemas: dict[str, DepartmentSchema],
+    monkeypatch: pytest.MonkeyPatch,
+    encoding: str,
+) -> None:
+    """Polars reads the plain chunks, DuckDB the rest: rejects and rows keep their lines."""
+    monkeypatch.setattr(readers, "SAMPLE_BYTES", 200)
+    monkeypatch.setattr("fanpin.ingest.FAST_CHUNK_BYTES", 64)
+    folder = _folder(tmp_path)
+    rows = "".join(f"M{i},张三,,2021-06-29,住院,1,1,0\n" for i in range(20))
+    (folder / "m.csv").write_bytes(
+        (MED_HEADER + rows + "\n" + "X1,李四,,2021-06-29,住院,1,1\n").encode(encoding)
+        + b"X2,\xff,,2021-06-29,,1,1,0\n"
+        + (rows.replace("张三", '"王,五"')).encode(encoding)
+    )
+    result = _run(folder, schemas["medical"], tmp_path)
+    staged, quarantine = _frames(result)
+    assert quarantine.select("source_line", "reason").rows() == [
+        (23, "malformed_row"),
+        (24, "malformed_row"),
+    ]
+    assert staged["source_line"].to_list() == list(range(2, 22)) + list(range(25, 45))
+    assert staged["name"].tail(1).to_list() == ["王,五"]
+    _assert_invariant(result, staged, quarantine)

@@ -159,3 +159,38 @@ def test_unreadable_xlsx_names_the_file(schemas: dict[str, DepartmentSchema]) ->
     """A file that is not really an xlsx raises FileReadError naming it."""
     with pytest.raises(FileReadError, match=r"not_really\.xlsx: not a readable xlsx"):
         readers.read_xlsx(DATA / "not_really.xlsx", schemas["disability"])
+
+
+def _fast(tmp_path: Path, data: bytes, size: int, encoding: str = "utf-8") -> readers.FastCsv:
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    layout = readers.CsvLayout(",", 1, ("a", "b", "c"))
+    return readers.FastCsv(readers.csv_chunks(path, encoding, layout, tmp_path, size), layout)
+
+
+@pytest.mark.parametrize("size", [8, 1 << 20])
+def test_fast_csv_numbers_rows_by_line_and_drops_blank_lines(tmp_path: Path, size: int) -> None:
+    """Quote-free chunks keep every row's line; blank lines (also first in a chunk) are skipped."""
+    fast = _fast(tmp_path, b"a,b,c\n\n1,2,3\n\n4,,6\r\n\r\n7,8,9\n\n", size)
+    rows = [r for frame in fast.frames() for r in frame.rows()]
+    assert rows == [("1", "2", "3", 3), ("4", None, "6", 5), ("7", "8", "9", 7)]
+    assert (fast.rest, fast.blank_lines) == (None, [2, 4, 6, 8])
+
+
+@pytest.mark.parametrize(
+    "bad", [b"4,5\n", b"4,5,6,7\n", b'4,"5",6\n', b"4,\xff,6\n", b"4,5\r,6\n", b"  \n"]
+)
+def test_fast_csv_stops_at_the_first_chunk_that_is_not_simple(tmp_path: Path, bad: bytes) -> None:
+    """Short/long lines, quotes, invalid UTF-8, a lone CR: the rest is left for DuckDB."""
+    fast = _fast(tmp_path, b"a,b,c\n1,2,3\n" + bad + b"7,8,9\n", 8)
+    assert [f.rows() for f in fast.frames()] == [[("1", "2", "3", 2)]]
+    assert fast.rest is not None and fast.rest_line == 3
+    assert b"".join(fast.rest) == bad + b"7,8,9\n"
+
+
+def test_gb18030_chunks_are_transcoded_and_bad_bytes_passed_through(tmp_path: Path) -> None:
+    """GB18030 pieces become UTF-8; an undecodable byte stays, so the piece is not simple."""
+    text = "a,b,c\n张三,𠀀,1\n".encode("gb18030") + b"\xff,x,y\n"
+    fast = _fast(tmp_path, text, 8, "gb18030")
+    assert [f.rows() for f in fast.frames()] == [[("张三", "𠀀", "1", 2)]]
+    assert fast.rest is not None and b"".join(fast.rest) == b"\xff,x,y\n"

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from transforms.names import (
     name_columns,
+    name_frame,
     normalize_name,
     pinyin_key,
     pinyin_table,
@@ -108,3 +109,12 @@ def test_normalization_is_idempotent_and_keys_agree(names: list[str]) -> None:
     )
     assert again["norm"].to_list() == frame["name_norm"].to_list()
     assert again["key"].to_list() == frame["name_key"].to_list()
+
+
+def test_name_frame_on_distinct_names_equals_the_expressions() -> None:
+    """name_frame (per distinct name) gives the same columns as the plain expressions."""
+    names = pl.Series("name", ["陳麗", None, "张 丽", "陳麗", "", "阿依古丽•买买提"] * 20)
+    plain = names.to_frame().select(
+        name_norm=normalize_name(pl.col("name")), name_key=pinyin_key(pl.col("name"))
+    )
+    assert name_frame(names).equals(plain)

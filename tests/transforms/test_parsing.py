@@ -93,3 +93,26 @@ def test_clean_text_trims_full_width_space_and_blanks_to_null() -> None:
 def test_fold_width_folds_full_width_ascii() -> None:
     """Full-width digits, letters and brackets become ASCII; Chinese text is untouched."""
     assert _apply(parsing.fold_width, ["１２３Ｘ（元）", "张三"]) == ["123X(元)", "张三"]
+
+
+def test_distinct_map_equals_the_row_by_row_result_nulls_included() -> None:
+    """distinct_map(s, f) equals f(s) row for row, for repeated values and nulls alike."""
+    values = pl.Series("v", ["2021-06-29", None, "2021/6/29", "2021-06-29", "x", None] * 50)
+
+    def derive(s: pl.Series) -> pl.DataFrame:
+        return s.to_frame("v").select(
+            d=parsing.parse_date(pl.col("v")), blank=pl.col("v").is_null()
+        )
+
+    assert parsing.distinct_map(values, derive).equals(derive(values))
+
+
+def test_on_distinct_and_fast_or_slow_match_the_plain_parsers() -> None:
+    """Parsing per distinct value, or slow-path-only-where-needed, changes no result."""
+    dates = ["2021-06-29", "2021年6月29日", "44376", None, "bad", "2021-06-29"]
+    on_distinct = _apply(lambda e: parsing.on_distinct(e, parsing.parse_date, pl.Date()), dates)
+    assert on_distinct == _apply(parsing.parse_date, dates)
+    amounts = ["1,234.5元", "12", None, "x", "１２"]
+    mixed = _apply(parsing.parse_amount, amounts)
+    assert mixed == [1234.5, 12.0, None, None, 12.0]
+    assert _apply(parsing.parse_amount, ["1", "2"]) == [1.0, 2.0]  # no slow path at all
