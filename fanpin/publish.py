@@ -19,6 +19,7 @@ complete version; the next run removes what the dead one left.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -36,12 +37,24 @@ VERSIONS = "versions"
 LATEST = "latest"
 SUCCESS = "_SUCCESS"
 KEEP_VERSIONS = 3
+MAX_PARTITION_CHARS = 200  # of a quoted value; the folder name adds e.g. "county_code="
 _PARTITION = re.compile(r"^run_date=(\d{4}-\d{2}-\d{2})$")
 
 
 def partition_value(value: object) -> str:
-    """Quote a hive partition value: a town name from a department file must not make a path."""
-    return quote(str(value), safe="")
+    """Quote a hive partition value: a town name from a department file must not make a path.
+
+    A path component holds at most 255 bytes and a quoted Chinese character takes 9, so a
+    junk town cell of 28+ characters would fail the whole publication (ENAMETOOLONG): a long
+    value is cut at a character boundary and suffixed with a hash of the full value, so two
+    long names still get two folders.
+    """
+    quoted = quote(str(value), safe="")
+    if len(quoted) <= MAX_PARTITION_CHARS:
+        return quoted
+    digest = hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:16]
+    head = re.sub(r"%[0-9A-F]?$", "", quoted[: MAX_PARTITION_CHARS - len(digest) - 1])
+    return f"{head}~{digest}"
 
 
 @dataclass
@@ -114,12 +127,24 @@ def _carry_history(previous: Path | None, staging: Path, run_date: date) -> int:
 
 
 def _swap_latest(output: Path, version_dir: Path) -> None:
+    """Point `latest` (symlink) and `LATEST` (text) at the new version.
+
+    Both new pointers are written aside first, so that a full disk fails before either one
+    moves; the two renames that follow need no space, and a reader sees both old or both new.
+    """
     tmp = output / f".{LATEST}.{version_dir.name}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(Path(VERSIONS) / version_dir.name, tmp)
+    text = output / f".{LATEST}.{version_dir.name}.pointer"
+    for stale in (tmp, text):
+        if stale.is_symlink() or stale.exists():
+            stale.unlink()
+    try:
+        write_text(f"{VERSIONS}/{version_dir.name}\n", text)
+        os.symlink(Path(VERSIONS) / version_dir.name, tmp)
+    except BaseException:
+        text.unlink(missing_ok=True)
+        raise
     os.replace(tmp, output / LATEST)
-    write_text(f"{VERSIONS}/{version_dir.name}\n", output / "LATEST")
+    os.replace(text, output / "LATEST")
 
 
 def publish(output: Path, pub: Publication, manifest_json: str) -> Path:
@@ -131,11 +156,15 @@ def publish(output: Path, pub: Publication, manifest_json: str) -> Path:
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()
-    _write_new(staging, pub)
-    checkpoint("publish:written")
-    _carry_history(previous, staging, pub.run_date)
-    write_text(manifest_json, staging / "manifest.json")
-    write_text(pub.version + "\n", staging / SUCCESS)
+    try:
+        _write_new(staging, pub)
+        checkpoint("publish:written")
+        _carry_history(previous, staging, pub.run_date)
+        write_text(manifest_json, staging / "manifest.json")
+        write_text(pub.version + "\n", staging / SUCCESS)
+    except BaseException:  # e.g. ENOSPC: do not leave a half-written version taking the space
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     checkpoint("publish:before-rename")
     final = versions / pub.version
     os.rename(staging, final)

@@ -8,7 +8,8 @@ place. Restricted data is created readable by its owner only.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -21,10 +22,16 @@ OWNER_ONLY_FILE = 0o600
 
 
 def make_dirs(path: Path, private: bool) -> None:
-    """Create `path` and parents; private folders are owner-only."""
+    """Create `path` and parents; private folders are owner-only.
+
+    Every folder this call creates for private data is owner-only, not just the last one:
+    `restricted/links/run_date=D/` would otherwise leave `restricted/` and `links/` listable.
+    """
+    created = [p for p in (path, *path.parents) if not p.exists()]
     path.mkdir(parents=True, exist_ok=True)
     if private:
-        os.chmod(path, OWNER_ONLY_DIR)
+        for folder in {path, *created}:
+            os.chmod(folder, OWNER_ONLY_DIR)
 
 
 def _finish(tmp: Path, target: Path, private: bool) -> None:
@@ -33,12 +40,22 @@ def _finish(tmp: Path, target: Path, private: bool) -> None:
     os.replace(tmp, target)
 
 
+@contextmanager
+def _removed_on_error(tmp: Path) -> Iterator[Path]:
+    """A failed write (a full disk, say) removes its half-written temporary file."""
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_frame(frame: pl.DataFrame, target: Path, private: bool = False) -> Path:
     """Write one frame as zstd Parquet, atomically."""
     make_dirs(target.parent, private)
-    tmp = target.with_name(f".{target.name}.tmp")
-    frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, statistics=True)
-    _finish(tmp, target, private)
+    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
+        frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, statistics=True)
+        _finish(tmp, target, private)
     return target
 
 
@@ -47,20 +64,20 @@ def write_batches(
 ) -> int:
     """Stream record batches into one zstd Parquet file, atomically; return the row count."""
     make_dirs(target.parent, private)
-    tmp = target.with_name(f".{target.name}.tmp")
     rows = 0
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for batch in batches:
-            writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
-            rows += batch.num_rows
-    _finish(tmp, target, private)
+    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
+                rows += batch.num_rows
+        _finish(tmp, target, private)
     return rows
 
 
 def write_text(text: str, target: Path, private: bool = False) -> Path:
     """Write a small text file (manifest, marker) atomically."""
     make_dirs(target.parent, private)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    _finish(tmp, target, private)
+    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        _finish(tmp, target, private)
     return target
