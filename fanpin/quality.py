@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import shutil
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -126,14 +127,25 @@ def _context() -> Any:
     return context
 
 
+# GX's suite-parameter parser (pyparsing) is not thread-safe, and the flow validates the
+# departments in parallel threads: one validation at a time inside GX.
+_GX_LOCK = threading.Lock()
+
+
 def _gx_validate(
     context: Any, frame: Any, name: str, expectations: Sequence[Mapping[str, Any]],
     parameters: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
-    """Validate one pandas frame; one result per expectation, in suite order.
+    """Validate one pandas frame; one result per expectation, in suite order (serialised)."""
+    with _GX_LOCK:
+        return _gx_validate_unlocked(context, frame, name, expectations, parameters)
 
-    GX returns results in its own order, so they are matched back by the ids GX assigns.
-    """
+
+def _gx_validate_unlocked(
+    context: Any, frame: Any, name: str, expectations: Sequence[Mapping[str, Any]],
+    parameters: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """GX returns results in its own order, so they are matched back by the ids GX assigns."""
     suite = context.suites.add(
         ExpectationSuite(name=name, expectations=[dict(e) for e in expectations])
     )
