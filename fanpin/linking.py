@@ -8,6 +8,8 @@ folder, and the files.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -49,30 +51,62 @@ def _write_sorted(
     return write_batches(schema, (b.cast(schema) for b in reader), target, private=True)
 
 
-def link_all(ctx: RunContext, departments: list[str]) -> None:
-    """Link each department against the roster; write links.parquet and review.parquet."""
-    parts_dir = ctx.work / "linked" / "parts"
-    shutil.rmtree(parts_dir, ignore_errors=True)
-    parts_dir.mkdir(parents=True, mode=0o700)
-    spill = ctx.work / "tmp"
+@contextmanager
+def link_connection(spill: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection set up for the linker; its spill folder is removed afterwards."""
     spill.mkdir(parents=True, exist_ok=True, mode=0o700)
     con = duckdb.connect()
     try:
         configure_connection(con, memory_limit=MEMORY_LIMIT, temp_directory=str(spill))
         warm_up(con)
-        config = load_matching_config(ctx.config.matching)
-        roster = con.read_parquet(str(ctx.staged("roster")))
-        link_parts, review_parts = [], []
-        for department in departments:
-            records = con.read_parquet(str(ctx.staged(department)))
-            links, review = link_department(con, roster, records, department, config)
-            link_parts.append(parts_dir / f"{department}.links.parquet")
-            review_parts.append(parts_dir / f"{department}.review.parquet")
-            links.write_parquet(str(link_parts[-1]), compression="zstd")
-            review.write_parquet(str(review_parts[-1]), compression="zstd")
-        _write_sorted(con, link_parts, LINKS_SCHEMA, LINK_ORDER, ctx.links)
-        _write_sorted(con, review_parts, REVIEW_SCHEMA, REVIEW_ORDER, ctx.review)
+        yield con
     finally:
         con.close()
-        shutil.rmtree(parts_dir, ignore_errors=True)
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def link_departments(
+    con: duckdb.DuckDBPyConnection, ctx: RunContext, records: Mapping[str, Path], parts_dir: Path
+) -> tuple[list[Path], list[Path]]:
+    """Link each department's records (all of them, or one partition) against the whole roster.
+
+    Writes one links part and one review part per department into `parts_dir`;
+    the single run and every partition of the partitioned run go through here.
+    """
+    config = load_matching_config(ctx.config.matching)
+    roster = con.read_parquet(str(ctx.staged("roster")))
+    link_parts, review_parts = [], []
+    for department, path in records.items():
+        records_rel = con.read_parquet(str(path))
+        links, review = link_department(con, roster, records_rel, department, config)
+        link_parts.append(parts_dir / f"{department}.links.parquet")
+        review_parts.append(parts_dir / f"{department}.review.parquet")
+        links.write_parquet(str(link_parts[-1]), compression="zstd")
+        review.write_parquet(str(review_parts[-1]), compression="zstd")
+    return link_parts, review_parts
+
+
+def write_link_outputs(
+    con: duckdb.DuckDBPyConnection,
+    ctx: RunContext,
+    link_parts: list[Path],
+    review_parts: list[Path],
+) -> None:
+    """links.parquet and review.parquet from parts, in the one stable order of both paths."""
+    _write_sorted(con, link_parts, LINKS_SCHEMA, LINK_ORDER, ctx.links)
+    _write_sorted(con, review_parts, REVIEW_SCHEMA, REVIEW_ORDER, ctx.review)
+
+
+def link_all(ctx: RunContext, departments: list[str]) -> None:
+    """Link each department against the roster; write links.parquet and review.parquet."""
+    parts_dir = ctx.work / "linked" / "parts"
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    parts_dir.mkdir(parents=True, mode=0o700)
+    try:
+        with link_connection(ctx.work / "tmp") as con:
+            link_parts, review_parts = link_departments(
+                con, ctx, {d: ctx.staged(d) for d in departments}, parts_dir
+            )
+            write_link_outputs(con, ctx, link_parts, review_parts)
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)

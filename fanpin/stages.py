@@ -136,9 +136,12 @@ def ingest(ctx: RunContext, department: str, reuse: bool) -> dict[str, Any]:
 
 def validate(ctx: RunContext, department: str) -> dict[str, Any]:
     """Run the department's GX suite; the result decides whether it is held back."""
-    from fanpin.quality import validate_department
+    from fanpin.quality import load_suite, validate_department
+    from transforms.quality_prep import suite_columns
 
-    frame = pl.read_parquet(ctx.staged(department))
+    needed = suite_columns(load_suite(ctx.config.expectations, department)["expectations"])
+    present = pl.read_parquet_schema(ctx.staged(department))
+    frame = pl.read_parquet(ctx.staged(department), columns=[c for c in present if c in needed])
     result = validate_department(frame, department, ctx.config.expectations, ctx.run_date)
     write_text(json.dumps(result, ensure_ascii=False, default=str), ctx.quality(department), private=True)
     return dict(result)
@@ -149,19 +152,39 @@ def link(ctx: RunContext, departments: list[str]) -> list[dict[str, Any]]:
     from fanpin.linking import link_all
 
     link_all(ctx, departments)
+    return links_written(ctx)
+
+
+def links_written(ctx: RunContext) -> list[dict[str, Any]]:
+    """After links.parquet is in place (either path): the checkpoint and the match summary."""
     checkpoint("link:written")
     return match_summary(pl.scan_parquet(ctx.links)).to_dicts()
 
 
 def score(ctx: RunContext, departments: list[str]) -> dict[str, Any]:
     """Apply the policy profile to the roster and the linked records."""
+    roster = pl.read_parquet(ctx.staged("roster"))
+    records = {d: pl.scan_parquet(ctx.staged(d)) for d in departments}
+    warnings = warnings_for(ctx, roster, records, pl.scan_parquet(ctx.links))
+    return warnings_written(ctx, warnings, departments)
+
+
+def warnings_for(
+    ctx: RunContext, roster: pl.DataFrame, records: dict[str, pl.LazyFrame], links: pl.LazyFrame
+) -> pl.DataFrame:
+    """Score a roster (whole, or one partition of its households) with its links and records."""
     from fanpin.policy import load_profile
     from transforms.scoring import score_households
 
     profile = load_profile(ctx.policy, ctx.config.policies)
-    roster = add_person_key(pl.read_parquet(ctx.staged("roster")), hash_key(ctx).value)
-    records = {d: pl.scan_parquet(ctx.staged(d)) for d in departments}
-    warnings = score_households(roster.lazy(), records, pl.scan_parquet(ctx.links), profile, ctx.run_date)
+    keyed = add_person_key(roster, hash_key(ctx).value)
+    return score_households(keyed.lazy(), records, links, profile, ctx.run_date)
+
+
+def warnings_written(
+    ctx: RunContext, warnings: pl.DataFrame, departments: list[str]
+) -> dict[str, Any]:
+    """Write warnings.parquet (either path) and say how many households it holds."""
     write_frame(warnings, ctx.warnings, private=True)
     checkpoint("score:written")
     return {"households": warnings.height, "departments": departments}
