@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 EARLIEST_RUN_DATE = date(2015, 1, 1)
@@ -75,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", default="sample")
     run.add_argument("--departments", help="re-ingest only these (comma-separated); reuse the rest")
     run.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a busy output")
+    run.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        help="split linking and scoring into N partitions on a Dask cluster",
+    )
+    run.add_argument("--dask-address", help="scheduler of a running Dask cluster (tcp://host:8786)")
     explain = sub.add_parser("explain", help="explain one household's warning")
     explain.add_argument("--household", required=True)
     explain.add_argument("--run-date", required=True)
@@ -104,16 +112,29 @@ def _run(args: argparse.Namespace) -> int:
     policy = parse_policy(args.policy)
     departments = parse_departments(args.departments)
     quiet_environment()
-    from flows.nightly import nightly  # Prefect is slow to import: only when running
+    common: dict[str, Any] = {
+        "inbox": inbox,
+        "output": output,
+        "run_date": run_date,
+        "policy": policy,
+        "departments": departments,
+        "wait_seconds": args.wait,
+    }
+    if args.partitions or args.dask_address:
+        from fanpin.partitioned import check_partitions
+        from flows.partitioned import nightly_partitioned
 
-    summary = nightly(
-        inbox=inbox,
-        output=output,
-        run_date=run_date,
-        policy=policy,
-        departments=departments,
-        wait_seconds=args.wait,
-    )
+        try:
+            partitions = check_partitions(args.partitions or 4)
+        except ValueError as exc:
+            raise UsageError(f"--partitions: {exc}") from None
+        summary = nightly_partitioned(
+            partitions=partitions, cluster_address=args.dask_address, **common
+        )
+    else:
+        from flows.nightly import nightly  # Prefect is slow to import: only when running
+
+        summary = nightly(**common)
     print(summary["message"])
     return 0 if summary["status"] != "failed" else 1
 

@@ -66,7 +66,7 @@ def artifacts_task(manifest: dict[str, Any]) -> None:
     stages.create_artifacts(manifest)
 
 
-def _ingest_all(ctx: RunContext, state: stages.RunState, departments: list[str] | None) -> None:
+def ingest_all(ctx: RunContext, state: stages.RunState, departments: list[str] | None) -> None:
     futures = {
         dept: ingest_task.submit(
             ctx, dept, reuse=departments is not None and dept not in departments
@@ -77,7 +77,7 @@ def _ingest_all(ctx: RunContext, state: stages.RunState, departments: list[str] 
         state.record_ingest(dept, future.result(raise_on_failure=False))
 
 
-def _validate_all(ctx: RunContext, state: stages.RunState) -> None:
+def validate_all(ctx: RunContext, state: stages.RunState) -> None:
     futures = {dept: validate_task.submit(ctx, dept) for dept in state.delivered()}
     for dept, future in futures.items():
         state.record_validation(dept, future.result(raise_on_failure=False))
@@ -109,8 +109,8 @@ def nightly(
             policy,
             state.key_source,
         )
-        _ingest_all(ctx, state, departments)
-        _validate_all(ctx, state)
+        ingest_all(ctx, state, departments)
+        validate_all(ctx, state)
         accepted = state.accepted()
         if not state.roster_ok():
             return stages.fail(ctx, state, "the roster was not delivered or was held back")

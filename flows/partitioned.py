@@ -32,7 +32,7 @@ from fanpin import partitioned, stages
 from fanpin.context import RunContext
 from fanpin.locking import output_lock
 from fanpin.privacy import install_log_scrubber
-from flows.nightly import TASK_OPTIONS, _ingest_all, _validate_all, artifacts_task, publish_task
+from flows.nightly import TASK_OPTIONS, ingest_all, validate_all, artifacts_task, publish_task
 
 # One worker process per core of the machine the tests and benchmarks run on.
 LOCAL_CLUSTER: dict[str, Any] = {
@@ -144,8 +144,8 @@ def nightly_partitioned(
         state = stages.start(ctx, departments)
         logger.info("run %s for %s with profile %s (key: %s), %d partitions",
                     ctx.run_id, run_date, policy, state.key_source, partitions)
-        _ingest_all(ctx, state, departments)
-        _validate_all(ctx, state)
+        ingest_all(ctx, state, departments)
+        validate_all(ctx, state)
         if not state.roster_ok():
             return stages.fail(ctx, state, "the roster was not delivered or was held back")
         linked = [d for d in state.accepted() if d != "roster"]
