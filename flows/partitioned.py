@@ -32,7 +32,7 @@ from fanpin import partitioned, stages
 from fanpin.context import RunContext
 from fanpin.locking import output_lock
 from fanpin.privacy import install_log_scrubber
-from flows.nightly import TASK_OPTIONS, ingest_all, validate_all, artifacts_task, publish_task
+from flows.nightly import TASK_OPTIONS, artifacts_task, ingest_all, publish_task, validate_all
 
 # One worker process per core of the machine the tests and benchmarks run on.
 LOCAL_CLUSTER: dict[str, Any] = {
@@ -102,25 +102,38 @@ def _results(futures: Sequence[PrefectFuture[Any]]) -> list[Any]:
 
 
 def _link(runner: DaskTaskRunner, ctx: RunContext, departments: list[str], n: int) -> Any:
-    _results([_submit(runner, split_records_task, ctx=ctx, department=d, partitions=n)
-              for d in departments])
-    parts = [_submit(runner, link_partition_task, ctx=ctx, departments=departments, index=i)
-             for i in range(n)]
+    _results(
+        [
+            _submit(runner, split_records_task, ctx=ctx, department=d, partitions=n)
+            for d in departments
+        ]
+    )
+    parts = [
+        _submit(runner, link_partition_task, ctx=ctx, departments=departments, index=i)
+        for i in range(n)
+    ]
     return _submit(runner, combine_links_task, ctx=ctx, parts=_results(parts)).result()
 
 
 def _score(runner: DaskTaskRunner, ctx: RunContext, departments: list[str], n: int) -> Any:
     _submit(runner, split_for_scoring_task, ctx=ctx, departments=departments, partitions=n).result()
     check = partitioned.key_fingerprint(stages.hash_key(ctx).value)
-    parts = [_submit(runner, score_partition_task, ctx=ctx, departments=departments, index=i,
-                     key_check=check)
-             for i in range(n)]
-    return _submit(runner, combine_warnings_task, ctx=ctx, departments=departments,
-                   parts=_results(parts)).result()
+    parts = [
+        _submit(
+            runner, score_partition_task, ctx=ctx, departments=departments, index=i, key_check=check
+        )
+        for i in range(n)
+    ]
+    return _submit(
+        runner, combine_warnings_task, ctx=ctx, departments=departments, parts=_results(parts)
+    ).result()
 
 
-@flow(name="fanpin-nightly-partitioned", flow_run_name="fanpin-{run_date}-x{partitions}",
-      log_prints=False)
+@flow(
+    name="fanpin-nightly-partitioned",
+    flow_run_name="fanpin-{run_date}-x{partitions}",
+    log_prints=False,
+)
 def nightly_partitioned(
     inbox: Path,
     output: Path,
@@ -142,8 +155,14 @@ def nightly_partitioned(
     ctx = RunContext(inbox=Path(inbox), output=Path(output), run_date=run_date, policy=policy)
     with output_lock(ctx.output, run_date.isoformat(), wait_seconds):
         state = stages.start(ctx, departments)
-        logger.info("run %s for %s with profile %s (key: %s), %d partitions",
-                    ctx.run_id, run_date, policy, state.key_source, partitions)
+        logger.info(
+            "run %s for %s with profile %s (key: %s), %d partitions",
+            ctx.run_id,
+            run_date,
+            policy,
+            state.key_source,
+            partitions,
+        )
         ingest_all(ctx, state, departments)
         validate_all(ctx, state)
         if not state.roster_ok():
