@@ -19,8 +19,9 @@ from bench.machine import machine_info
 from bench.pipeline import SIZES
 from bench.render import RESULTS, pipeline_text, render_file
 
-TOPICS = ("pipeline", "identity", "ingest", "linking", "scoring", "quality", "splink")
-DEFAULT = ("pipeline", "identity", "ingest", "linking", "scoring", "quality")
+TOPICS = ("pipeline", "identity", "ingest", "linking", "scoring", "scoring_truth", "quality",
+          "splink")
+DEFAULT = ("pipeline", "identity", "ingest", "linking", "scoring", "scoring_truth", "quality")
 
 
 def _pipeline(size: str, people: int, keep: bool) -> dict[str, Any]:
@@ -67,6 +68,12 @@ def _scoring(size: str, people: int, keep: bool) -> dict[str, Any]:
     return scoring.run(people=people)
 
 
+def _scoring_truth(size: str, people: int, keep: bool) -> dict[str, Any]:
+    from bench import scoring_truth
+
+    return scoring_truth.run(people=people)
+
+
 def _quality(size: str, people: int, keep: bool) -> dict[str, Any]:
     from bench import quality
 
@@ -75,7 +82,7 @@ def _quality(size: str, people: int, keep: bool) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[str, int, bool], dict[str, Any]]] = {
     "pipeline": _pipeline, "identity": _identity, "ingest": _ingest, "linking": _linking,
-    "splink": _splink, "scoring": _scoring, "quality": _quality,
+    "splink": _splink, "scoring": _scoring, "scoring_truth": _scoring_truth, "quality": _quality,
 }
 
 

@@ -144,23 +144,11 @@ def test_output_is_deterministic_and_sorted() -> None:
 def test_agrees_with_the_generators_truth_under_perfect_links() -> None:
     """With every record linked to its true owner, the codes equal fanpin.generator's truth."""
     from fanpin.generator.dataset import generate
+    from fanpin.generator.evaluation import warnings_under_perfect_links
 
     run = date(2026, 11, 30)
     ds = generate(2000, 20261129, run)
-    people = ds.people.head(ds.roster.height)
-    roster = ds.roster.with_columns(
-        person_ref=people["id_number"], person_key=people["id_number"],
-        id_birth=people["birth"], living_subsidy=pl.col("living_subsidy") == "是",
-        nursing_subsidy=pl.col("nursing_subsidy") == "是",
-    )
-    links = ds.links.select(
-        "department", "record_id", "household_id", person_ref="true_person",
-        match_status=pl.when(pl.col("true_person").is_not_null()).then(pl.lit("linked"))
-        .otherwise(pl.lit("unmatched")),
-    )
-    records = {d: ds.department(d) for d in ("health", "medical", "housing", "disability")}
-    warnings = scoring.score_households(roster, records, links, profile(), run)
-    got = warnings.select("household_id", code="reason_codes").explode("code")
+    got = warnings_under_perfect_links(ds, profile(), run)
     assert got.sort("household_id", "code").equals(
         ds.reasons.select("household_id", "code").sort("household_id", "code")
     )
