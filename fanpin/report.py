@@ -73,6 +73,7 @@ METHODS: tuple[tuple[str, str, str], ...] = (
     ("head_id_member", "户主证号→成员", "#3c9d9b"),
     ("name_birth", "姓名+出生日期", "#66b8b6"),
     ("name_household", "姓名+户", "#98d1cf"),
+    ("name_address", "姓名+村（住房地址）", "#b8e0dc"),
 )
 REVIEW = ("review", "待人工复核", "#e6a23c")
 UNMATCHED = ("unmatched", "未匹配", "#c4ccd6")
