@@ -95,14 +95,18 @@ def _write_new(staging: Path, pub: Publication) -> None:
         private = _is_private(rel, pub)
         if isinstance(content, pl.DataFrame):
             write_frame(content, target, private=private)
-        else:
+        elif private:
+            # restricted tables can be large: share the work file's (owner-only) inode
             make_dirs(target.parent, private)
             try:
                 os.link(content, target)
             except OSError:
                 shutil.copyfile(content, target)
-            if private:
-                os.chmod(target, 0o600)
+            os.chmod(target, 0o600)
+        else:
+            # a public copy of an owner-only work file (the report): copy, never share the inode
+            make_dirs(target.parent, private)
+            shutil.copyfile(content, target)
 
 
 def _carry_history(previous: Path | None, staging: Path, run_date: date) -> int:

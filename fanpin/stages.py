@@ -26,7 +26,7 @@ from fanpin.publish import publish as publish_version
 from fanpin.schema import DepartmentSchema, load_schemas
 from fanpin.secrets import HashKey, resolve_hash_key
 from fanpin.settings import REPO_ROOT
-from fanpin.store import write_frame, write_text
+from fanpin.store import make_dirs, write_frame, write_text
 from transforms.history import apply_history
 from transforms.pseudonym import add_person_key
 from transforms.roster import add_person_ref
@@ -208,8 +208,8 @@ def _add_worklists(pub: Publication, warnings: pl.DataFrame, roster: pl.DataFram
 def _render_report(ctx: RunContext, manifest: dict[str, Any], warnings: pl.DataFrame) -> Path | None:
     from fanpin.report import render_report
 
-    ctx.report_dir.mkdir(parents=True, exist_ok=True)
-    return render_report(manifest, warnings, ctx.report_dir / "report.html")
+    make_dirs(ctx.report_dir, private=True)
+    return owner_only(render_report(manifest, warnings, ctx.report_dir / "report.html"))
 
 
 def _data_docs(ctx: RunContext) -> Path | None:
@@ -220,9 +220,16 @@ def _data_docs(ctx: RunContext) -> Path | None:
     if target.exists():
         shutil.rmtree(target)
     try:
-        return Path(build_data_docs(ctx.work / "quality", target))
+        return owner_only(Path(build_data_docs(ctx.work / "quality", target)).parent)
     except Exception:  # noqa: BLE001 — the docs are a convenience; the results are in the manifest
         return None
+
+
+def owner_only(path: Path) -> Path:
+    """Make a file, or a folder and everything in it, readable by its owner only."""
+    for item in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        item.chmod(0o700 if item.is_dir() else 0o600)
+    return path
 
 
 def _add_tree(pub: Publication, root: Path, table: str, prefix: str) -> None:
