@@ -14,14 +14,24 @@ Failure policy (contract section 1):
   message names the file, the column and the aliases looked for; nothing is written;
 - a line that cannot be split into the header's fields, or whose bytes are not valid in the
   file's encoding (UTF-8 or GB18030), is quarantined as `malformed_row` on its line;
-- an empty file (0 bytes or a header only) contributes 0 rows and a note.
-Outputs are written to `*.tmp` and renamed when the department is complete, so a failed
-department never leaves a half-written Parquet behind.
+- an empty file (0 bytes or a header only) contributes 0 rows and a note;
+- a line left open by an unterminated quote is `malformed_row`, and the lines after it are
+  read again (DuckDB would fold them into it);
+- a row repeating an earlier row of the extract exactly (any file, any batch; a copy of a
+  file) is `duplicate_record`; a record id repeated with other content is kept, with a note;
+- a file that vanishes, cannot be opened, or fails in an unexpected way gets that as its
+  `error` (the others still load); a file whose size or mtime changed while it was read
+  (still being delivered) gets an error too, so the department is `partial`;
+- hidden and lock files (`.x.csv`, `~$x.xlsx`) are skipped with a note.
+Outputs are written to `*.tmp` (owner-only, in owner-only folders: they hold identity numbers
+and names) and renamed when the department is complete, so a failed department never leaves
+a half-written Parquet behind, whatever the exception.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import queue
 import tempfile
@@ -32,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,6 +50,7 @@ import pyarrow.parquet as pq
 from fanpin import readers
 from fanpin.readers import FileReadError
 from fanpin.schema import DepartmentSchema
+from fanpin.store import OWNER_ONLY_FILE, make_dirs
 from transforms.conform import (
     Conformed,
     HeaderResolution,
@@ -57,6 +69,8 @@ COMPRESSION = "zstd"
 COMPRESSION_LEVEL: int | None = 1
 T = TypeVar("T")
 UTF8_NATIVE = ("utf-8", "utf-8-sig")
+MAX_RESCANS = 20  # scans after unterminated quotes, then the rest of the file is quarantined
+SKIPPED_PREFIXES = (".", "~$")  # hidden files, editor and Office lock files
 
 
 class ExtractError(Exception):
@@ -152,21 +166,18 @@ class _Sink:
     Converting to Arrow and encoding Parquet run in C++ without the GIL, so a thread of
     their own overlaps them with reading and conforming the next batch (2 cores: one
     writes while the other types). The queue holds two batches at most, which bounds memory.
-    Staged files use `COMPRESSION`; the small quarantine files zstd.
+    Staged files use `COMPRESSION`; the small quarantine files zstd. Each staged batch also
+    leaves its row hashes (8 bytes a row per hash) for the duplicate check at the end.
     """
 
     def __init__(self, schema: DepartmentSchema, staged: Path, quarantine: Path) -> None:
         empty = conform(_empty_raw(schema), schema)
+        self.schema = schema
+        # per staged batch, in write order: content and record-key hashes (`row_hashes`)
+        self.hashes: list[pl.DataFrame] = []
         self.staged_schema = _arrow(empty.staged).schema
         self.quarantine_schema = _arrow(empty.quarantine).schema
-        self.staged = pq.ParquetWriter(
-            staged,
-            self.staged_schema,
-            compression=COMPRESSION,
-            compression_level=COMPRESSION_LEVEL,
-            use_dictionary=dictionary_columns(schema, self.staged_schema.names),
-            write_statistics=statistics_columns(self.staged_schema),
-        )
+        self.staged = _staged_writer(schema, staged, self.staged_schema)
         self.quarantine = pq.ParquetWriter(quarantine, self.quarantine_schema, compression="zstd")
         self._queue: queue.Queue[tuple[pl.DataFrame, bool] | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
@@ -190,6 +201,7 @@ class _Sink:
 
     def write(self, part: Conformed) -> None:
         if part.staged.height:
+            self.hashes.append(row_hashes(part.staged, self.schema))
             self._queue.put((part.staged, True))
         self.write_quarantine(part.quarantine)
 
@@ -197,13 +209,33 @@ class _Sink:
         if frame.height:
             self._queue.put((frame, False))
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+    def close_staged(self) -> None:
+        """Wait for the writer thread and close the staged file (the quarantine stays open
+        for the duplicate rows found in it, see `_quarantine_duplicates`)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         self.staged.close()
-        self.quarantine.close()
         if self._error is not None:
             raise self._error
+
+    def close(self) -> None:
+        """Close both files (idempotent); a write error of the thread is raised here."""
+        try:
+            self.close_staged()
+        finally:
+            self.quarantine.close()
+
+
+def _staged_writer(schema: DepartmentSchema, path: Path, arrow: pa.Schema) -> pq.ParquetWriter:
+    return pq.ParquetWriter(
+        path,
+        arrow,
+        compression=COMPRESSION,
+        compression_level=COMPRESSION_LEVEL,
+        use_dictionary=dictionary_columns(schema, arrow.names),
+        write_statistics=statistics_columns(arrow),
+    )
 
 
 def _arrow(frame: pl.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
@@ -218,15 +250,24 @@ def _empty_raw(schema: DepartmentSchema) -> pl.DataFrame:
 
 
 def delivered_files(folder: Path) -> tuple[list[Path], list[str]]:
-    """The .csv/.xlsx files of a folder (sorted) and notes on what was skipped."""
+    """The .csv/.xlsx files of a folder and notes on what was skipped.
+
+    Files are in name order, comparing names without their suffix, so that an Explorer copy
+    (`x - 副本.csv`, `x (2).csv`) comes after its original and its rows are the ones found to
+    be duplicates. Hidden and lock files (`.x.csv`, `~$x.xlsx`) are skipped, each in a note:
+    a department that names its export `.医保.csv` must hear why nothing was loaded.
+    """
     if not folder.is_dir():
         return [], []
     files: list[Path] = []
     notes: list[str] = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "~$")) or not path.is_file():
+    for path in sorted(folder.iterdir(), key=lambda p: (p.stem, p.name)):
+        if not path.is_file():
             continue
-        if path.suffix.lower() in SUFFIXES:
+        if path.name.startswith(SKIPPED_PREFIXES):
+            if path.suffix.lower() in SUFFIXES:
+                notes.append(f"{path.name}: skipped (hidden or lock file)")
+        elif path.suffix.lower() in SUFFIXES:
             files.append(path)
         else:
             notes.append(f"{path.name}: ignored (not .csv or .xlsx)")
@@ -400,16 +441,106 @@ def _load_csv(
         return
     rest = work / f"{Path(file_name).stem}.rest.csv"
     try:
-        blanks = readers.write_chunks(fast.rest, rest)
-        scan = readers.scan_csv(rest, layout, blanks, BATCH_ROWS, first_line=fast.rest_line)
-        with scan as rows:
-            for frame in _csv_batches(rows, file_name):
-                _conform_batch(frame, resolution, schema, sink, stats)
-            rejected = _reject_rows(rows, schema, file_name)
+        count = readers.write_chunks(fast.rest, rest)
+        _scan_rest(rest, count, fast.rest_line, layout, resolution, schema, sink, stats, file_name)
     finally:
         rest.unlink(missing_ok=True)
+
+
+def _swallowed_from(scan: readers.CsvScan) -> int | None:
+    """The first rejected line that swallowed the lines after it (`CsvScan.spanning`)."""
+    return scan.spanning[0] if scan.spanning else None
+
+
+def _scan_rest(
+    path: Path,
+    count: readers.LineCount,
+    first_line: int,
+    layout: readers.CsvLayout,
+    resolution: HeaderResolution,
+    schema: DepartmentSchema,
+    sink: _Sink,
+    stats: FileStats,
+    file_name: str,
+) -> None:
+    """DuckDB over the rest of a CSV; after a line that swallowed the rest of the file (an
+    unterminated quote), scan again from the line after it, so no line is lost.
+
+    Each scan costs a pass over what is left, so after `MAX_RESCANS` the remaining lines
+    are quarantined as malformed instead (a file with that many broken quotes must be
+    exported again anyway).
+    """
+    tails: list[Path] = []
+    try:
+        for _ in range(MAX_RESCANS + 1):
+            cut = _scan_once(
+                path, count, first_line, layout, resolution, schema, sink, stats, file_name
+            )
+            if cut is None:
+                return
+            tails.append(path.with_name(f"{path.stem}.{len(tails)}.csv"))
+            count = readers.tail_lines(path, tails[-1], cut + 1 - first_line)
+            path, first_line = tails[-1], cut + 1
+        _quarantine_lines(count, first_line, cut, schema, sink, stats, file_name)
+    finally:
+        for tail in tails:
+            tail.unlink(missing_ok=True)
+
+
+def _scan_once(
+    path: Path,
+    count: readers.LineCount,
+    first_line: int,
+    layout: readers.CsvLayout,
+    resolution: HeaderResolution,
+    schema: DepartmentSchema,
+    sink: _Sink,
+    stats: FileStats,
+    file_name: str,
+) -> int | None:
+    """One DuckDB scan; the line that swallowed the lines after it (see `_swallowed_from`)."""
+    with readers.scan_csv(
+        path, layout, count.blank_lines, BATCH_ROWS, first_line=first_line
+    ) as rows:
+        cut = _swallowed_from(rows)
+        for frame in _csv_batches(rows, file_name):
+            if cut is not None:
+                frame = frame.filter(pl.col("source_line") < cut)
+            _conform_batch(frame, resolution, schema, sink, stats)
+        if cut is not None:
+            rows.rejects = [r for r in rows.rejects if r[0] <= cut]
+        rejected = _reject_rows(rows, schema, file_name)
     sink.write_quarantine(rejected)
     stats.add(0, rejected.height)
+    return cut
+
+
+def _quarantine_lines(
+    count: readers.LineCount,
+    first_line: int,
+    after: int | None,
+    schema: DepartmentSchema,
+    sink: _Sink,
+    stats: FileStats,
+    file_name: str,
+) -> None:
+    """Every non-blank line of the last tail, quarantined as malformed (too many rescans)."""
+    lines = np.arange(first_line, first_line + count.lines, dtype=np.int64)
+    lines = lines[~np.isin(lines, np.asarray(count.blank_lines, dtype=np.int64) + first_line - 1)]
+    detail = f"malformed_row: not read, after unterminated quotes (the last on line {after})"
+    frame = quarantine_rows(schema.department, file_name, [], [], []).extend(
+        pl.DataFrame({"source_line": lines}, schema={"source_line": pl.Int64()}).select(
+            pl.lit(schema.department).alias("department"),
+            pl.lit(file_name).alias("source_file"),
+            "source_line",
+            pl.lit(None, pl.Utf8).alias("record_id"),
+            pl.lit("malformed_row").alias("reason"),
+            pl.lit(None, pl.Utf8).alias("column"),
+            pl.lit(detail).alias("detail"),
+        )
+    )
+    sink.write_quarantine(frame)
+    stats.add(0, frame.height)
 
 
 # ---------------------------------------------------------------- xlsx
@@ -431,28 +562,205 @@ def _ingest_xlsx(path: Path, schema: DepartmentSchema, sink: _Sink, stats: FileS
 
 
 def _ingest_file(path: Path, schema: DepartmentSchema, sink: _Sink, work: Path) -> FileStats:
-    stats = FileStats(file=path.name, bytes=path.stat().st_size)
-    if stats.bytes == 0:
-        stats.sha256 = readers.file_sha256(path)
-        stats.notes.append("empty file (0 bytes): no rows")
-        return stats
+    """One file into the sink; whatever goes wrong with it becomes its error, never the
+    department's crash (a required column missing is the one exception: `ExtractError`)."""
+    stats = FileStats(file=path.name)
     try:
-        if path.suffix.lower() == ".xlsx":
-            _ingest_xlsx(path, schema, sink, stats)
-        else:
-            _ingest_csv(path, schema, sink, stats, work)
+        before = path.stat()
+        stats.bytes = before.st_size
+        _read_file(path, schema, sink, stats, work)
+        if _changed(before, path.stat()):
+            stats.error = f"{path.name}: changed while it was being read; deliver it again"
     except FileReadError as exc:
         stats.error = str(exc)
-    if stats.error is None and stats.rows_read == 0:
+    except OSError as exc:
+        name = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+        stats.error = f"{path.name}: could not be read ({name})"
+    except (ExtractError, MemoryError):
+        raise
+    except Exception as exc:  # one odd file must not stop the department's other files
+        stats.error = f"{path.name}: could not be read ({type(exc).__name__})"
+    if stats.error is None and stats.rows_read == 0 and stats.bytes:
         stats.notes.append("header only: no rows")
     stats.check()
     return stats
 
 
+def _changed(before: os.stat_result, after: os.stat_result) -> bool:
+    """The file grew, shrank or was rewritten while it was read (still being delivered)."""
+    return (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+
+
+def _read_file(
+    path: Path, schema: DepartmentSchema, sink: _Sink, stats: FileStats, work: Path
+) -> None:
+    if stats.bytes == 0:
+        stats.sha256 = readers.file_sha256(path)
+        stats.notes.append("empty file (0 bytes): no rows")
+        return
+    if path.suffix.lower() == ".xlsx":
+        _ingest_xlsx(path, schema, sink, stats)
+    else:
+        _ingest_csv(path, schema, sink, stats, work)
+
+
+# ---------------------------------------------------------------- duplicate records
+
+
+def row_hashes(staged: pl.DataFrame, schema: DepartmentSchema) -> pl.DataFrame:
+    """Per staged row: a hash of its content (every schema column, typed) and of its record
+    key. Eight bytes a row each; rows with equal hashes are compared for real afterwards."""
+    content = staged.select(schema.column_names).hash_rows()
+    key = (
+        staged.select(schema.record_key).hash_rows()
+        if schema.record_key
+        else pl.Series(values=[], dtype=pl.UInt64)
+    )
+    frame = pl.DataFrame({"content": content})
+    return frame.with_columns(key=key) if schema.record_key else frame
+
+
+def _candidates(parts: list[pl.DataFrame]) -> np.ndarray:
+    """Ordinals (in staged order) of rows whose content or record-key hash repeats."""
+    if not parts:
+        return np.array([], dtype=np.int64)
+    hashes = pl.concat(parts, rechunk=False)
+    # counting distinct hashes is 4x cheaper than marking repeats: the clean delivery stops here
+    columns = [hashes[c] for c in hashes.columns if hashes[c].n_unique() < hashes.height]
+    if not columns:
+        return np.array([], dtype=np.int64)
+    repeated = columns[0].is_duplicated()
+    for column in columns[1:]:
+        repeated = repeated | column.is_duplicated()
+    return repeated.arg_true().to_numpy().astype(np.int64)
+
+
+def find_duplicates(
+    candidates: pl.DataFrame, schema: DepartmentSchema
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Among candidate rows (staged columns plus `__ord`, in staged order): the exact repeats
+    of an earlier row, and per file the rows whose record id repeats with other content.
+
+    An exact repeat (every schema column equal, record id included) is the same record
+    delivered twice: loading it would count a cost twice. The same id with other content is
+    kept (both could be right; GX's uniqueness warning counts them) and noted for a person.
+    """
+    frame = candidates.sort("__ord")
+    first = frame.select(pl.struct(schema.column_names).is_first_distinct()).to_series()
+    dups = frame.filter(~first)
+    conflicts: dict[str, int] = {}
+    if schema.record_key:
+        rest = frame.filter(first)
+        repeated = rest.filter(pl.col(schema.record_key).is_duplicated())
+        for name, n in repeated.group_by("source_file").len().iter_rows():
+            conflicts[str(name)] = int(n)
+    origin = frame.filter(first).select(
+        pl.struct(schema.column_names).alias("__row"), "source_file", "source_line"
+    )
+    dups = dups.with_columns(pl.struct(schema.column_names).alias("__row")).join(
+        origin.rename({"source_file": "__of", "source_line": "__at"}), on="__row", how="left"
+    )
+    return dups.sort("__ord"), conflicts
+
+
+def _duplicate_quarantine(dups: pl.DataFrame, schema: DepartmentSchema) -> pl.DataFrame:
+    """Quarantine rows for exact repeats; the detail points at the first copy, no values."""
+    where = (
+        pl.when(pl.col("__of") == pl.col("source_file"))
+        .then(pl.format("line {}", pl.col("__at")))
+        .otherwise(pl.format("line {} of {}", pl.col("__at"), pl.col("__of")))
+    )
+    key = pl.col(schema.record_key).cast(pl.Utf8) if schema.record_key else pl.lit(None, pl.Utf8)
+    return dups.select(
+        pl.lit(schema.department).alias("department"),
+        pl.col("source_file").cast(pl.Utf8),
+        pl.col("source_line").cast(pl.Int64),
+        key.alias("record_id"),
+        pl.lit("duplicate_record").alias("reason"),
+        pl.lit(None, pl.Utf8).alias("column"),
+        pl.format("exact duplicate of {} (same record, same content)", where).alias("detail"),
+    )
+
+
+def _without_rows(path: Path, drop: np.ndarray, sink: _Sink, schema: DepartmentSchema) -> None:
+    """Rewrite the staged file without the rows at ordinals `drop` (streamed, row group by
+    row group). Only a delivery with duplicates pays for this second write."""
+    tmp = path.with_name(path.name + ".dedup")
+    source = pq.ParquetFile(path)
+    writer = _staged_writer(schema, tmp, sink.staged_schema)
+    try:
+        offset = 0
+        for group in range(source.num_row_groups):
+            table = source.read_row_group(group)
+            ordinals = np.arange(offset, offset + table.num_rows)
+            offset += table.num_rows
+            keep = ~np.isin(ordinals, drop)
+            writer.write_table(table.filter(pa.array(keep)) if not keep.all() else table)
+    finally:
+        writer.close()
+    os.replace(tmp, path)
+
+
+def _quarantine_duplicates(
+    result: IngestResult, schema: DepartmentSchema, sink: _Sink, staged_tmp: Path
+) -> None:
+    """Find repeated records across the department's files and batches (`find_duplicates`),
+    move the exact repeats from the staged file to the quarantine, note the conflicting ids.
+
+    The hashes made every candidate known while streaming; only those rows are read back
+    (one filtered scan of the staged file), so a clean delivery costs a hash per row.
+    """
+    ordinals = _candidates(sink.hashes)
+    sink.hashes.clear()
+    if not ordinals.size:
+        return
+    candidates = (
+        pl.scan_parquet(staged_tmp)
+        .with_row_index("__ord")
+        .filter(pl.col("__ord").is_in(pl.Series(ordinals).cast(pl.get_index_type())))
+        .collect()
+    )
+    dups, conflicts = find_duplicates(candidates, schema)
+    by_name = {f.file: f for f in result.files}
+    for name, n in conflicts.items():
+        by_name[name].notes.append(
+            f"record id repeated with different content on {n} row(s): all kept, a person must look"
+        )
+    if dups.is_empty():
+        return
+    _without_rows(staged_tmp, dups["__ord"].to_numpy().astype(np.int64), sink, schema)
+    sink.quarantine.write_table(_arrow(_duplicate_quarantine(dups, schema), sink.quarantine_schema))
+    for name, n in dups.group_by("source_file").len().iter_rows():
+        stats = by_name[str(name)]
+        stats.rows_loaded -= int(n)
+        stats.rows_quarantined += int(n)
+    _note_identical_files(result)
+
+
+def _note_identical_files(result: IngestResult) -> None:
+    """A file with the same bytes as an earlier one is a copy: say so beside its duplicates."""
+    seen: dict[str, str] = {}
+    for stats in result.files:
+        if stats.sha256 is None or stats.bytes == 0:
+            continue
+        if stats.sha256 in seen:
+            stats.notes.append(f"same content (sha256) as {seen[stats.sha256]}: a copy")
+        else:
+            seen[stats.sha256] = stats.file
+
+
+# ---------------------------------------------------------------- department
+
+
 def ingest_department(
     folder: Path, schema: DepartmentSchema, staged_path: Path, quarantine_path: Path
 ) -> IngestResult:
-    """Read every .csv/.xlsx in `folder` into the staged and quarantine Parquet files."""
+    """Read every .csv/.xlsx in `folder` into the staged and quarantine Parquet files.
+
+    The outputs hold identity numbers and names: their folders are made owner-only and the
+    files are owner-only before they get their names. Whatever happens, the writer thread
+    is stopped and no `.tmp` file is left behind.
+    """
     folder = Path(folder)
     files, notes = delivered_files(folder)
     result = IngestResult(department=schema.department, status="no_delivery", notes=notes)
@@ -461,26 +769,41 @@ def ingest_department(
         return result
     staged_tmp = staged_path.with_name(staged_path.name + ".tmp")
     quarantine_tmp = quarantine_path.with_name(quarantine_path.name + ".tmp")
-    staged_path.parent.mkdir(parents=True, exist_ok=True)
-    quarantine_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(staged_path.parent, private=True)
+    make_dirs(quarantine_path.parent, private=True)
     sink = _Sink(schema, staged_tmp, quarantine_tmp)
+    done = False
     try:
-        with tempfile.TemporaryDirectory(prefix="fanpin-ingest-") as work:
-            for path in files:
-                stats = _ingest_file(path, schema, sink, Path(work))
-                result.files.append(stats)
-                if stats.error:
-                    result.errors.append(stats.error)
-    except ExtractError as exc:
+        _ingest_files(files, schema, sink, result)
+        sink.close_staged()
+        _quarantine_duplicates(result, schema, sink, staged_tmp)
         sink.close()
-        staged_tmp.unlink(missing_ok=True)
-        quarantine_tmp.unlink(missing_ok=True)
+        for tmp, target in ((staged_tmp, staged_path), (quarantine_tmp, quarantine_path)):
+            os.chmod(tmp, OWNER_ONLY_FILE)
+            os.replace(tmp, target)
+        done = True
+    except ExtractError as exc:
         result.status = "failed"
         result.errors.append(str(exc))
         return result
-    sink.close()
-    os.replace(staged_tmp, staged_path)
-    os.replace(quarantine_tmp, quarantine_path)
+    finally:
+        if not done:
+            with contextlib.suppress(BaseException):
+                sink.close()
+            staged_tmp.unlink(missing_ok=True)
+            quarantine_tmp.unlink(missing_ok=True)
+            staged_tmp.with_name(staged_tmp.name + ".dedup").unlink(missing_ok=True)
     result.staged_path, result.quarantine_path = staged_path, quarantine_path
     result.status = "partial" if result.errors else "loaded"
     return result
+
+
+def _ingest_files(
+    files: list[Path], schema: DepartmentSchema, sink: _Sink, result: IngestResult
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="fanpin-ingest-") as work:
+        for path in files:
+            stats = _ingest_file(path, schema, sink, Path(work))
+            result.files.append(stats)
+            if stats.error:
+                result.errors.append(stats.error)

@@ -17,6 +17,9 @@ never occurs inside a GB18030 character, so pieces cut at newlines decode on the
 a thread ahead of the parser. A byte that does not decode is passed through, which fails the
 polars parse of its piece, and DuckDB quarantines that line as an encoding error, as for
 UTF-8 files. `transcode_to_utf8` (whole file, strict) remains for UTF-16 and for the bench.
+
+xlsx: fastexcel reads the cells; merged ranges (which it does not report) come from the
+sheet's XML in the zip, so a value merged over several rows is given to each of them.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import itertools
 import mmap
+import re
 import tempfile
-from collections.abc import Generator, Iterator, Sequence
+import zipfile
+import zlib
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +52,7 @@ CHUNK_BYTES = 8 << 20
 HEADER_SEARCH_ROWS = 20
 DELIMITERS = (",", "\t", ";", "|")
 _CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\r\n"}
+BINARY_CONTROL_SHARE = 20  # a control character in more than 1 of 20 characters: binary
 FOOTER_SQL = r"^\s*\"?\s*(合计|总计|小计)"
 
 
@@ -105,28 +111,53 @@ class _LineScan:
     def blank_lines(self) -> list[int]:
         return self.blank
 
+    def lines(self) -> int:
+        """Physical lines seen (a last line without a newline counts)."""
+        return self.newlines + int(self.consumed > self.line_start)
+
 
 def detect_encoding(sample: bytes, complete: bool) -> str | None:
     """The encoding of a CSV sample: `utf-8-sig`, `utf-16`, `utf-8`, `gb18030`, or None.
 
     Strict UTF-8 is tried first: GB18030 text is almost never valid UTF-8, while UTF-8 text
     is often *valid* GB18030 (as mojibake), so the order matters. The incremental decoder with
-    `final=False` accepts a multibyte character cut at the sample boundary. NUL and other
-    control bytes mean binary or BOM-less UTF-16, which both codecs would happily "decode".
+    `final=False` accepts a multibyte character cut at the sample boundary, and also at the
+    very end of a whole file (a truncated delivery): that cut line is then quarantined as
+    malformed, not the file refused. A NUL byte, or a high share of other control characters,
+    means binary or BOM-less UTF-16, which both codecs would happily "decode"; one stray BEL
+    in a name does not (it is removed when the cell is cleaned).
     """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     for encoding in ("utf-8", "gb18030"):
-        try:
-            text = codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=complete)
-        except UnicodeDecodeError:
+        text = _decoded(sample, encoding, complete)
+        if text is None:
             continue
-        if _CONTROL.isdisjoint(text):
-            return encoding
-        return None
+        return encoding if not _looks_binary(text) else None
     return None
+
+
+def _decoded(sample: bytes, encoding: str, complete: bool) -> str | None:
+    """`sample` decoded strictly; a character cut at the very end is allowed (see above)."""
+    try:
+        return codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=complete)
+    except UnicodeDecodeError as exc:
+        if not complete or exc.end != len(sample) or exc.reason != "unexpected end of data":
+            return None
+    try:
+        return codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
+def _looks_binary(text: str) -> bool:
+    """A NUL, or more than one character in `BINARY_CONTROL_SHARE` a control character."""
+    if "\x00" in text:
+        return True
+    controls = sum(text.count(c) for c in _CONTROL)
+    return controls * BINARY_CONTROL_SHARE > len(text)
 
 
 def sniff_encoding(path: Path) -> str:
@@ -214,6 +245,15 @@ def _head_lines(path: Path, encoding: str) -> list[str]:
     return text.lstrip("\ufeff").split("\n")[: HEADER_SEARCH_ROWS + 1][:HEADER_SEARCH_ROWS]
 
 
+def _split(line: str, delimiter: str) -> list[str]:
+    """The fields of one line; a line the csv module cannot split (a carriage return inside
+    quotes, say) has none, so it is simply not a header."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
 def csv_layout(path: Path, encoding: str, schema: DepartmentSchema) -> CsvLayout | None:
     """Find the header line (title lines above it are skipped) and the delimiter.
 
@@ -223,7 +263,7 @@ def csv_layout(path: Path, encoding: str, schema: DepartmentSchema) -> CsvLayout
     lines = [line.rstrip("\r") for line in _head_lines(path, encoding)]
     best: tuple[int, str, int, tuple[str, ...]] | None = None
     for delim in DELIMITERS:
-        rows = [next(csv.reader(io.StringIO(line), delimiter=delim), []) for line in lines]
+        rows = [_split(line, delim) for line in lines]
         index = find_header_row(rows, schema, HEADER_SEARCH_ROWS)
         if index is None:
             continue
@@ -246,6 +286,10 @@ class CsvScan:
     rejects: list[tuple[int, str, str, bool]]  # (line, error_type, message, looks like a footer)
     batches: Iterator[pa.RecordBatch]
     source_line: np.ndarray  # 1-based line of every good row, in order
+    # rejected lines whose text runs over several lines: a quote opened there swallowed the
+    # lines after it (to the end of the file, or to the next quote), which DuckDB never reads
+    # as lines of their own, and the good rows after it are numbered as if it were one line
+    spanning: list[int] = field(default_factory=list)
 
 
 def _read_csv_sql(n_columns: int, header: bool) -> str:
@@ -260,7 +304,9 @@ def _read_csv_sql(n_columns: int, header: bool) -> str:
 
 _REJECTS_SQL = (
     "SELECT line, min(error_type::VARCHAR), min(error_message),"
-    " bool_or(regexp_matches(csv_line, $footer)) FROM reject_errors GROUP BY line ORDER BY line"
+    " bool_or(regexp_matches(csv_line, $footer)),"
+    " bool_or(contains(rtrim(csv_line, chr(13) || chr(10)), chr(10)))"
+    " FROM reject_errors GROUP BY line ORDER BY line"
 )
 
 
@@ -305,16 +351,15 @@ def scan_csv(
                 _read_csv_sql(len(layout.headers), header=first_line is None),
                 {"path": str(path), "skip": max(header_line - 1, 0), "delim": layout.delimiter},
             ).fetchall()
-            rejects = [
-                (int(r[0]), str(r[1]), str(r[2]), bool(r[3]))
-                for r in con.execute(_REJECTS_SQL, {"footer": FOOTER_SQL}).fetchall()
-            ]
+            found = con.execute(_REJECTS_SQL, {"footer": FOOTER_SQL}).fetchall()
+            rejects = [(int(r[0]), str(r[1]), str(r[2]), bool(r[3])) for r in found]
+            spanning = [int(r[0]) + shift for r in found if r[4]]
             rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
             skipped = [r[0] for r in rejects] + list(blank_lines)
             lines = good_row_lines(rows, header_line, skipped) + shift
             rejects = [(line + shift, kind, msg, footer) for line, kind, msg, footer in rejects]
             reader = con.sql("SELECT * FROM raw").to_arrow_reader(batch_rows)
-            yield CsvScan(rows=rows, rejects=rejects, batches=iter(reader), source_line=lines)
+            yield CsvScan(rows, rejects, iter(reader), lines, spanning)
         except duckdb.Error as exc:
             raise FileReadError(
                 f"{path.name}: CSV could not be read ({type(exc).__name__}: {exc})"
@@ -495,14 +540,42 @@ def csv_chunks(
         copy.unlink(missing_ok=True)
 
 
-def write_chunks(chunks: Iterator[bytes], dst: Path) -> list[int]:
-    """Write byte pieces to `dst`; the blank lines of the result (1-based)."""
+@dataclass(frozen=True)
+class LineCount:
+    """The physical lines of a file written for DuckDB: how many, and which are blank."""
+
+    lines: int
+    blank_lines: list[int]
+
+
+def write_chunks(chunks: Iterable[bytes], dst: Path) -> LineCount:
+    """Write byte pieces to `dst`; its line count and blank lines (1-based)."""
     scan = _LineScan()
     with dst.open("wb") as fout:
         for chunk in chunks:
             fout.write(chunk)
             scan.feed(chunk)
-    return scan.blank_lines()
+    return LineCount(scan.lines(), scan.blank_lines())
+
+
+def tail_lines(src: Path, dst: Path, skip: int) -> LineCount:
+    """Copy `src` without its first `skip` lines to `dst` (to scan again after a line that
+    swallowed the rest of the file, see `fanpin.ingest`)."""
+    return write_chunks(_after_lines(src, skip), dst)
+
+
+def _after_lines(src: Path, skip: int) -> Iterator[bytes]:
+    with src.open("rb") as fh:
+        while skip and (chunk := fh.read(CHUNK_BYTES)):
+            arr = np.frombuffer(chunk, dtype=np.uint8)
+            newlines = np.flatnonzero(arr == 10)
+            if newlines.size < skip:
+                skip -= int(newlines.size)
+                continue
+            yield chunk[int(newlines[skip - 1]) + 1 :]
+            skip = 0
+        while chunk := fh.read(CHUNK_BYTES):
+            yield chunk
 
 
 # ---------------------------------------------------------------- xlsx
@@ -543,9 +616,15 @@ def _sheet_frame(reader: fastexcel.ExcelReader, index: int, name: str) -> pl.Dat
 
 
 def read_xlsx(path: Path, schema: DepartmentSchema) -> XlsxTable:
-    """Read the first visible sheet whose first 20 rows hold a header of this schema."""
+    """Read the first visible sheet whose first 20 rows hold a header of this schema.
+
+    Merged cells are filled (a date merged over four rows belongs to each of them). A later
+    sheet with a header too is not read but named in a note: its rows would share the file
+    name and sheet-row numbers with the first sheet's, so it must come as its own file.
+    """
     reader = _open_xlsx(path)
     notes: list[str] = []
+    found: tuple[pl.DataFrame, str, int, tuple[str | None, ...]] | None = None
     for index, name in enumerate(reader.sheet_names):
         try:
             frame = _sheet_frame(reader, index, name)
@@ -553,12 +632,132 @@ def read_xlsx(path: Path, schema: DepartmentSchema) -> XlsxTable:
             notes.append(str(exc))
             continue
         head = [tuple(r) for r in frame.head(HEADER_SEARCH_ROWS).rows()]
-        found = find_header_row(head, schema, HEADER_SEARCH_ROWS)
-        if found is None:
+        header = find_header_row(head, schema, HEADER_SEARCH_ROWS)
+        if header is None:
             notes.append(f"sheet '{name}' has no header row; skipped")
+        elif found is None:
+            merged = merged_ranges(path, index)
+            frame = fill_merged(frame, merged, sheet_first_column(path, index) if merged else 0)
+            found = (frame, name, header, tuple(frame.row(header)))
+        else:
+            notes.append(
+                f"sheet '{name}' also has a header row of {schema.department}; not read"
+                f" (only sheet '{found[1]}' is): deliver it as a file of its own"
+            )
+    if found is None:
+        raise FileReadError(f"{path.name}: no sheet with a header row of {schema.department}")
+    return _xlsx_table(*found, notes)
+
+
+# ---------------------------------------------------------------- xlsx merged cells
+
+_MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_CELL_WITH_CONTENT = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})\d+"[^>]*?(?<!/)>')
+_SHEET_ENTRY = re.compile(r'<sheet\b[^>]*?\br:id="([^"]+)"')
+_REL = re.compile(r'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"')
+_REL_REVERSED = re.compile(r'<Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="([^"]+)"')
+MAX_MERGED_CELLS = 1_000_000
+
+
+def _column_index(letters: bytes) -> int:
+    """`A` → 0, `Z` → 25, `AA` → 26."""
+    index = 0
+    for char in letters:
+        index = index * 26 + char - 64
+    return index - 1
+
+
+def _sheet_member(archive: zipfile.ZipFile, index: int) -> str | None:
+    """The zip member of the index-th sheet (workbook order), via the workbook's relations."""
+    try:
+        workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return None
+    ids = _SHEET_ENTRY.findall(workbook)
+    targets = dict(_REL.findall(rels)) | {i: t for t, i in _REL_REVERSED.findall(rels)}
+    if index >= len(ids) or ids[index] not in targets:
+        return None
+    target = targets[ids[index]]
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _sheet_pieces(path: Path, index: int) -> Iterator[bytes]:
+    """The sheet's XML in decompressed pieces (nothing when it cannot be found)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_member(archive, index)
+            if member is None or member not in archive.namelist():
+                return
+            with archive.open(member) as fh:
+                tail = b""
+                while piece := fh.read(CHUNK_BYTES):
+                    yield tail + piece
+                    tail = piece[-256:]  # a tag cut between two pieces is seen whole once
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return
+
+
+def merged_ranges(path: Path, index: int) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a sheet as 0-based (first row, first col, last row, last col).
+
+    fastexcel does not report merges; they are `<mergeCell ref="D3:D6"/>` elements after the
+    sheet data, found with a byte search over the decompressed XML (no XML tree is built).
+    """
+    found: set[tuple[int, int, int, int]] = set()
+    for piece in _sheet_pieces(path, index):
+        if b"<mergeCell" not in piece:
             continue
-        return _xlsx_table(frame, name, found, head[found], notes)
-    raise FileReadError(f"{path.name}: no sheet with a header row of {schema.department}")
+        for c1, r1, c2, r2 in _MERGE.findall(piece):
+            first = (int(r1) - 1, _column_index(c1))
+            last = (int(r2) - 1, _column_index(c2)) if c2 else first
+            found.add((first[0], first[1], last[0], last[1]))
+    return sorted(found)
+
+
+def sheet_first_column(path: Path, index: int) -> int:
+    """0-based sheet column of the frame's first column: fastexcel starts the frame at the
+    leftmost column holding a cell (rows start at sheet row 1)."""
+    first: int | None = None
+    for piece in _sheet_pieces(path, index):
+        for letters in set(_CELL_WITH_CONTENT.findall(piece)):
+            column = _column_index(letters)
+            first = column if first is None else min(first, column)
+        if first == 0:
+            break
+    return first or 0
+
+
+def fill_merged(
+    frame: pl.DataFrame, merged: Sequence[tuple[int, int, int, int]], first_column: int = 0
+) -> pl.DataFrame:
+    """Every cell of a merged range gets the value of the range's top-left cell.
+
+    Excel keeps the value in the top-left cell only; a date merged down four rows is a date
+    of each of those rows. The loop runs over ranges (sheet layout), not over records.
+    """
+    if not merged or frame.is_empty():
+        return frame
+    cells: dict[int, tuple[list[int], list[str | None]]] = {}
+    budget = MAX_MERGED_CELLS
+    for r1, c1, r2, c2 in merged:
+        top, left = r1, c1 - first_column
+        if not (0 <= top < frame.height and 0 <= left < frame.width):
+            continue
+        value = frame[top, left]
+        rows = list(range(top, min(r2, frame.height - 1) + 1))
+        for column in range(max(left, 0), min(c2 - first_column, frame.width - 1) + 1):
+            budget -= len(rows)
+            if budget < 0:
+                break
+            targets, values = cells.setdefault(column, ([], []))
+            targets.extend(rows)
+            values.extend([value] * len(rows))
+    columns = frame.columns
+    return frame.with_columns(
+        frame[columns[c]].scatter(rows, pl.Series(values, dtype=frame[columns[c]].dtype))
+        for c, (rows, values) in cells.items()
+    )
 
 
 def _xlsx_table(

@@ -27,6 +27,7 @@ from transforms.names import name_columns, name_frame
 
 FOOTER_WORDS = ("合计", "总计", "小计")
 TEXT_TYPES = ("text", "name", "id_number", "certificate", "enum", "county_code")
+KEPT_AS_TEXT = ("text", "name", "id_number", "certificate")  # staged as the cleaned text
 HEADER_MIN_MATCHES = 2
 DISTINCT_TYPES = ("date", "enum", "yesno", "grade", "county_code")
 STAGED_EXTRA = ("source_file", "source_line")
@@ -333,6 +334,10 @@ def conform(raw: pl.DataFrame | pl.LazyFrame, schema: DepartmentSchema) -> Confo
     """Type and check a raw frame whose columns are canonical names (text) plus `source_file`
     and `source_line`; schema columns absent from `raw` are added as nulls.
 
+    Control and zero-width characters are removed from the text-like cells here; the typed
+    parsers remove them on their slow path (a cell the fast parse could not read), so the
+    clean majority of dates and amounts pays nothing for that.
+
     Two steps: clean, type and flag every row; then the staged rows get their identity and
     name columns and the flagged rows their reasons. The costly identity/name work and the
     reason texts are computed only on the rows that need them.
@@ -341,7 +346,12 @@ def conform(raw: pl.DataFrame | pl.LazyFrame, schema: DepartmentSchema) -> Confo
     names = frame.collect_schema().names()
     present = [c for c in schema.column_names if c in names]
     frame = frame.with_columns(
-        [parsing.clean_text(pl.col(c).cast(pl.Utf8)).alias(c) for c in present]
+        [
+            parsing.clean_text(
+                pl.col(c).cast(pl.Utf8), schema.column(c).type in KEPT_AS_TEXT
+            ).alias(c)
+            for c in present
+        ]
         + [pl.lit(None, pl.Utf8).alias(c) for c in schema.column_names if c not in names]
     )
     frame = frame.with_columns(

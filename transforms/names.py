@@ -32,6 +32,8 @@ _DOTS = [
     ".", "\u00b7", "\u0387", "\u2022", "\u2027", "\u2219", "\u22c5", "\u25cf",
     "\u30fb", "\uff0e", "\uff65",
 ]  # fmt: skip
+# Control characters (a BEL typed into a name) and zero-width characters: never part of a name.
+_INVISIBLE = [chr(c) for c in (*range(0x20), 0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)]
 # CJK Unified Ideographs and Extension A.
 _CJK = [chr(c) for c in range(0x4E00, 0xA000)] + [chr(c) for c in range(0x3400, 0x4DC0)]
 
@@ -57,9 +59,15 @@ def simplified_table() -> dict[str, str]:
 
 
 def _fold_table() -> dict[str, str]:
-    """Whitespace → nothing, dot look-alikes → ·, full-width ASCII → ASCII."""
+    """Control/zero-width characters and whitespace → nothing, dot look-alikes → ·,
+    full-width ASCII → ASCII."""
     fold = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
-    return fold | dict.fromkeys(WHITESPACE, "") | dict.fromkeys(_DOTS, MIDDLE_DOT)
+    return (
+        fold
+        | dict.fromkeys(_INVISIBLE, "")
+        | dict.fromkeys(WHITESPACE, "")
+        | dict.fromkeys(_DOTS, MIDDLE_DOT)
+    )
 
 
 @functools.cache

@@ -172,15 +172,28 @@ def _link(
     if len(schema) == 0:
         return None
     lf = _require(lf, RECORD_COLUMNS[dept], dept)
+    keys = ["record_id", *_row_keys(schema, links.collect_schema())]
     dept_links = links.filter(pl.col("department") == dept).select(
-        pl.col("record_id").cast(pl.Utf8), "person_ref"
+        pl.col("record_id").cast(pl.Utf8), *keys[1:], "person_ref"
     )
     return (
-        lf.select(RECORD_COLUMNS[dept])
+        lf.select(*RECORD_COLUMNS[dept], *keys[1:])
         .with_columns(pl.col("record_id").cast(pl.Utf8))
-        .join(dept_links, on="record_id", how="inner")
+        .join(dept_links, on=keys, how="inner")
+        .drop(keys[1:])
         .join(members.select("person_ref", "household_id"), on="person_ref", how="inner")
     )
+
+
+def _row_keys(records: pl.Schema, links: pl.Schema) -> list[str]:
+    """`source_file`/`source_line` when both sides carry them (the stage outputs do).
+
+    A link is about one delivered row: joined on the record id alone, an id that occurs n
+    times in the records (a key repeated with other content is kept, see fanpin.ingest)
+    would give n² rows and count each cost n times.
+    """
+    row = ["source_file", "source_line"]
+    return row if all(c in records and c in links for c in row) else []
 
 
 # ---------------------------------------------------------------- output helpers

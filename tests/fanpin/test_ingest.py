@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
+from fanpin import ingest as ingest_module
 from fanpin import readers
 from fanpin.ingest import IngestResult, ingest_department
 from fanpin.schema import DepartmentSchema, load_schemas
@@ -316,3 +317,233 @@ def test_bad_lines_after_plain_chunks_keep_exact_lines(
     assert staged["source_line"].to_list() == list(range(2, 22)) + list(range(25, 45))
     assert staged["name"].tail(1).to_list() == ["王,五"]
     _assert_invariant(result, staged, quarantine)
+
+
+# ---------------------------------------------------------------- hardening (docs/hardening.md)
+
+MED_ROW = "{rid},张三,{id},2021-06-29,住院,{cost},1,0\n"
+
+
+def _med(*rows: tuple[str, str]) -> str:
+    return MED_HEADER + "".join(
+        MED_ROW.format(rid=rid, id=VALID_ID, cost=cost) for rid, cost in rows
+    )
+
+
+def test_an_exact_repeat_is_a_duplicate_and_other_content_is_kept_with_a_note(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """M1 twice as is: the second is duplicate_record (detail points at line 2, no values);
+    M2 twice with other amounts: both kept (GX counts them), the file notes a person must look."""
+    folder = _folder(tmp_path)
+    (folder / "m.csv").write_text(_med(("M1", "5"), ("M1", "5"), ("M2", "5"), ("M2", "7")))
+    result = _run(folder, schemas["medical"], tmp_path)
+    staged, quarantine = _frames(result)
+    assert staged["source_line"].to_list() == [2, 4, 5]
+    assert quarantine.select("source_line", "record_id", "reason").rows() == [
+        (3, "M1", "duplicate_record")
+    ]
+    assert quarantine["detail"][0] == "exact duplicate of line 2 (same record, same content)"
+    assert any(
+        "record id repeated with different content on 2 row(s)" in n for n in result.files[0].notes
+    )
+    _assert_invariant(result, staged, quarantine)
+
+
+def test_a_copy_of_a_file_is_quarantined_not_its_original(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """`x - 副本.csv` sorts after `x.csv` (names compared without suffix): its rows are the
+    duplicates, the original loads, and the copy is noted as one."""
+    folder = _folder(tmp_path)
+    text = _med(("M1", "5"), ("M2", "6"))
+    for name in ("x.csv", "x - 副本.csv"):
+        (folder / name).write_text(text)
+    result = _run(folder, schemas["medical"], tmp_path)
+    staged, quarantine = _frames(result)
+    assert [f.file for f in result.files] == ["x.csv", "x - 副本.csv"]
+    assert set(staged["source_file"]) == {"x.csv"}
+    assert quarantine["detail"].to_list() == [
+        "exact duplicate of line 2 of x.csv (same record, same content)",
+        "exact duplicate of line 3 of x.csv (same record, same content)",
+    ]
+    assert "same content (sha256) as x.csv: a copy" in result.files[1].notes
+    _assert_invariant(result, staged, quarantine)
+
+
+def test_duplicates_are_found_across_batches(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeat in a later polars piece (and in the DuckDB part) is found like one nearby."""
+    monkeypatch.setattr(ingest_module, "FAST_CHUNK_BYTES", 64)
+    folder = _folder(tmp_path)
+    rows = [(f"M{i}", "5") for i in range(6)]
+    text = (
+        _med(*rows, ("M0", "5"))
+        + 'M9,"张三",,2021-06-29,住院,1,1,0\n'
+        + MED_ROW.format(rid="M3", id=VALID_ID, cost="5")
+    )
+    (folder / "m.csv").write_text(text)
+    result = _run(folder, schemas["medical"], tmp_path)
+    staged, quarantine = _frames(result)
+    dups = quarantine.filter(pl.col("reason") == "duplicate_record")
+    assert dups.select("source_line", "record_id").rows() == [(8, "M0"), (10, "M3")]
+    assert staged.height == 7
+    _assert_invariant(result, staged, quarantine)
+
+
+def test_identical_roster_rows_are_duplicates(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """The roster has no record key: a row repeated whole is duplicate_record (no record id)."""
+    header = (
+        "户编号,姓名,身份证号,与户主关系,区县代码,乡镇,村,救助类别,城乡类别,家庭人口,"
+        "家庭人均月收入,纳入时间\n"
+    )
+    row = f"H1,张三,{VALID_ID},户主,500110,古南街道,新城村,低保,农村,1,300,2020-01-01\n"
+    folder = _folder(tmp_path)
+    (folder / "r.csv").write_text(header + row + row.replace("张三", "张四") + row)
+    result = _run(folder, schemas["roster"], tmp_path)
+    staged, quarantine = _frames(result)
+    assert staged.height == 2
+    assert quarantine.select("source_line", "record_id", "reason").rows() == [
+        (4, None, "duplicate_record")
+    ]
+
+
+def test_an_unclosed_quote_quarantines_its_line_and_the_rest_is_read_again(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """DuckDB folds every line after an unclosed quote into it: scanned again from the next line,
+    lines 5-6 load, and a second unclosed quote on line 5 is handled the same way."""
+    folder = _folder(tmp_path)
+    lines = _med(("M1", "5"), ("M2", "5")).splitlines(keepends=True)
+    broken = 'M3,"张三,,2021-06-29,住院,1,1,0\n'
+    (folder / "m.csv").write_text(
+        "".join(lines)
+        + broken
+        + broken.replace("M3", "M4")
+        + _med(("M5", "5"), ("M6", "5")).split("\n", 1)[1]
+    )
+    result = _run(folder, schemas["medical"], tmp_path)
+    staged, quarantine = _frames(result)
+    assert staged["source_line"].to_list() == [2, 3, 6, 7]
+    assert quarantine.select("source_line", "reason").rows() == [
+        (4, "malformed_row"),
+        (5, "malformed_row"),
+    ]
+    _assert_invariant(result, staged, quarantine)
+
+
+def test_after_too_many_unclosed_quotes_the_rest_is_quarantined_line_by_line(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rescan costs a pass over the rest: past MAX_RESCANS the remaining lines are
+    quarantined (blank lines skipped), so rows read still counts every line."""
+    monkeypatch.setattr(ingest_module, "MAX_RESCANS", 1)
+    folder = _folder(tmp_path)
+    broken = 'M3,"张三,,2021-06-29,住院,1,1,0\n'
+    (folder / "m.csv").write_text(
+        MED_HEADER + broken * 3 + "\n" + _med(("M5", "5")).split("\n", 1)[1]
+    )
+    result = _run(folder, schemas["medical"], tmp_path)
+    staged, quarantine = _frames(result)
+    assert staged.height == 0
+    assert quarantine["source_line"].to_list() == [2, 3, 4, 6]
+    assert set(quarantine["reason"]) == {"malformed_row"}
+    _assert_invariant(result, staged, quarantine)
+
+
+def test_hidden_and_lock_files_are_skipped_with_a_note(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """`.x.csv` and `~$x.xlsx` are not read, and each is named in a note."""
+    folder = _folder(tmp_path)
+    (folder / ".x.csv").write_text(_med(("M1", "5")))
+    (folder / "~$x.xlsx").write_bytes(b"lock")
+    (folder / "m.csv").write_text(_med(("M1", "5")))
+    result = _run(folder, schemas["medical"], tmp_path)
+    assert [f.file for f in result.files] == ["m.csv"]
+    assert {
+        ".x.csv: skipped (hidden or lock file)",
+        "~$x.xlsx: skipped (hidden or lock file)",
+    } <= set(result.notes)
+
+
+def test_a_file_that_cannot_be_opened_or_crashes_is_that_files_error(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vanished file (ENOENT) and an unexpected exception are file errors; the rest loads."""
+    folder = _folder(tmp_path)
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (folder / name).write_text(_med((name, "5")))
+    real_files, real_csv = ingest_module.delivered_files, ingest_module._ingest_csv
+
+    def listed_then_deleted(path: Path) -> tuple[list[Path], list[str]]:
+        files, notes = real_files(path)
+        (path / "a.csv").unlink()
+        return files, notes
+
+    def odd(path: Path, *args: object) -> None:
+        if path.name == "b.csv":
+            raise ValueError("surprise")
+        real_csv(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module, "delivered_files", listed_then_deleted)
+    monkeypatch.setattr(ingest_module, "_ingest_csv", odd)
+    result = _run(folder, schemas["medical"], tmp_path)
+    assert result.status == "partial"
+    assert result.errors == [
+        "a.csv: could not be read (ENOENT)",
+        "b.csv: could not be read (ValueError)",
+    ]
+    staged, _ = _frames(result)
+    assert staged["record_id"].to_list() == ["c.csv"]
+
+
+def test_a_crash_leaves_no_temporary_files_and_stops_the_writer(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception that escapes (MemoryError) removes the .tmp outputs and the writer thread."""
+    import threading
+
+    folder = _folder(tmp_path)
+    (folder / "m.csv").write_text(_med(("M1", "5")))
+
+    def no_memory(*args: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(ingest_module, "_ingest_csv", no_memory)
+    with pytest.raises(MemoryError):
+        _run(folder, schemas["medical"], tmp_path)
+    assert not list((tmp_path / "work").rglob("*.tmp"))
+    assert not [t for t in threading.enumerate() if t.name == "fanpin-parquet"]
+
+
+def test_a_file_that_changes_while_read_is_an_error(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Size or mtime differ after the read: the file's error says deliver it again; partial."""
+    folder = _folder(tmp_path)
+    (folder / "m.csv").write_text(_med(("M1", "5")))
+    real = ingest_module._read_file
+
+    def growing(path: Path, *args: object) -> None:
+        real(path, *args)  # type: ignore[arg-type]
+        with path.open("a") as fh:
+            fh.write("M2,张")
+
+    monkeypatch.setattr(ingest_module, "_read_file", growing)
+    result = _run(folder, schemas["medical"], tmp_path)
+    assert result.status == "partial"
+    assert result.errors == ["m.csv: changed while it was being read; deliver it again"]
+
+
+def test_outputs_are_owner_only(tmp_path: Path, schemas: dict[str, DepartmentSchema]) -> None:
+    """staged/ and quarantine/ are 0700 and their Parquet files 0600 (ids and names)."""
+    folder = _folder(tmp_path)
+    (folder / "m.csv").write_text(_med(("M1", "5")))
+    result = _run(folder, schemas["medical"], tmp_path)
+    assert result.staged_path is not None and result.quarantine_path is not None
+    for path in (result.staged_path, result.quarantine_path):
+        assert (path.stat().st_mode & 0o777, path.parent.stat().st_mode & 0o777) == (0o600, 0o700)

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import xlsxwriter
 
@@ -17,6 +18,7 @@ from fanpin.schema import DepartmentSchema, load_schemas
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "ingest"
 TEXT = "结算流水号,姓名\nM1,张三\n"
+VALID_ID_18 = "11010519491231002X"
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +43,41 @@ def test_detect_encoding(raw: bytes, expected: str | None) -> None:
 
 
 def test_utf8_character_cut_at_the_sample_boundary_is_still_utf8() -> None:
-    """A sample that ends inside a 3-byte character is UTF-8 when more bytes follow."""
+    """A sample (or a whole truncated file) that ends inside a 3-byte character is UTF-8."""
     cut = TEXT.encode("utf-8")[:-2]  # ends inside 三
     assert readers.detect_encoding(cut, complete=False) == "utf-8"
-    assert readers.detect_encoding(cut, complete=True) != "utf-8"
+    assert readers.detect_encoding(cut, complete=True) == "utf-8"
+
+
+def test_a_bad_byte_before_the_end_is_not_excused_as_a_cut_character() -> None:
+    """Only a character cut at the very end is allowed: an invalid byte inside is not UTF-8."""
+    raw = TEXT.encode("utf-8")
+    assert readers.detect_encoding(raw[:5] + b"\xff" + raw[5:], complete=True) != "utf-8"
+
+
+def test_stray_control_characters_are_text_but_nul_or_many_are_binary() -> None:
+    """A BEL in one name is still UTF-8 text; a NUL or controls in 1 of 20 chars is binary."""
+    assert readers.detect_encoding((TEXT + "M2,王\x07芳\n").encode(), complete=True) == "utf-8"
+    assert readers.detect_encoding((TEXT + "\x00").encode(), complete=True) is None
+    assert readers.detect_encoding(("ab\x07" * 10).encode(), complete=True) is None
+
+
+def test_csv_layout_treats_an_unsplittable_line_as_no_header(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """A carriage return inside quotes on the first line does not crash the header search."""
+    path = tmp_path / "m.csv"
+    path.write_bytes(b'fund_paid\n,"\r"\n')
+    assert readers.csv_layout(path, "utf-8", schemas["medical"]) is None
+
+
+def test_tail_lines_counts_lines_and_blank_lines(tmp_path: Path) -> None:
+    """The copy after k lines holds the rest; its lines and blank lines are counted anew."""
+    src, dst = tmp_path / "a.csv", tmp_path / "b.csv"
+    src.write_bytes(b"1\n2\n\n3\n\n4")
+    count = readers.tail_lines(src, dst, 2)
+    assert dst.read_bytes() == b"\n3\n\n4"
+    assert (count.lines, count.blank_lines) == (4, [1, 3])
 
 
 def test_sniff_encoding_names_the_file(tmp_path: Path) -> None:
@@ -194,3 +227,57 @@ def test_gb18030_chunks_are_transcoded_and_bad_bytes_passed_through(tmp_path: Pa
     fast = _fast(tmp_path, text, 8, "gb18030")
     assert [f.rows() for f in fast.frames()] == [[("张三", "𠀀", "1", 2)]]
     assert fast.rest is not None and b"".join(fast.rest) == b"\xff,x,y\n"
+
+
+def test_merged_cells_fill_every_cell_of_their_range(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """A title merged across, a date merged down three rows, a grade down two: all filled."""
+    path = tmp_path / "h.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("台账")
+    sheet.merge_range("A1:E1", "綦江区住房安全鉴定台账")
+    sheet.write_row(1, 0, ["鉴定编号", "户主姓名", "户主身份证号", "鉴定日期", "鉴定等级"])
+    for row in range(2, 5):
+        sheet.write_row(row, 0, [f"Z{row}", "王芳", VALID_ID_18])
+    sheet.merge_range("D3:D5", "2021-06-29")
+    sheet.merge_range("E3:E4", "D级")
+    sheet.write(4, 4, "C级")
+    book.close()
+    assert readers.merged_ranges(path, 0) == [(0, 0, 0, 4), (2, 3, 4, 3), (2, 4, 3, 4)]
+    frame = readers.read_xlsx(path, schemas["housing"]).frame
+    assert frame["c3"].to_list() == ["2021-06-29"] * 3
+    assert frame["c4"].to_list() == ["D级", "D级", "C级"]
+
+
+def test_fill_merged_respects_a_frame_that_starts_right_of_column_a() -> None:
+    """fastexcel starts the frame at the first used column: ranges are shifted to it."""
+    frame = pl.DataFrame({"x": ["a", None, None], "y": ["b", None, "c"]})
+    filled = readers.fill_merged(frame, [(0, 2, 1, 2), (0, 3, 1, 3)], first_column=2)
+    assert filled.rows() == [("a", "b"), ("a", "b"), (None, "c")]
+
+
+def test_a_second_sheet_with_a_header_is_named_in_a_note(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """Sheets 1月 and 2月 both have headers: 1月 is read, 2月 is named, never silently lost."""
+    path = tmp_path / "d.xlsx"
+    book = xlsxwriter.Workbook(path)
+    for name in ("1月", "2月"):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, ["记录编号", "姓名", "身份证号", "残疾类别", "残疾等级"])
+        sheet.write_row(1, 0, ["D1", "张三", VALID_ID_18, "肢体", "二级"])
+    book.close()
+    table = readers.read_xlsx(path, schemas["disability"])
+    assert table.sheet == "1月"
+    assert any("sheet '2月'" in note and "not read" in note for note in table.notes)
+
+
+def test_scan_csv_reports_a_rejected_line_that_swallowed_the_next_ones(tmp_path: Path) -> None:
+    """A quote left open on line 3 takes lines 4-5 with it: the reject is marked as spanning."""
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'a,b,c\n1,2,3\n4,"5,6\n7,8,9\n10,11,12\n')
+    layout = readers.CsvLayout(",", 1, ("a", "b", "c"))
+    with readers.scan_csv(path, layout, []) as scan:
+        assert (scan.rows, [r[0] for r in scan.rejects], scan.spanning) == (1, [3], [3])
+

@@ -264,3 +264,21 @@ def test_one_row_in_one_row_out(schemas: dict[str, DepartmentSchema]) -> None:
     first = out.quarantine.row(0, named=True)
     assert first["reason"] == "missing_value" and first["column"] == "name"
     assert "settled_on" in first["detail"] and "total_cost" in first["detail"]
+
+
+def test_invisible_characters_leave_text_cells_and_typed_cells_still_parse(
+    schemas: dict[str, DepartmentSchema],
+) -> None:
+    """A zero-width space in the record id and name, a BEL in a date and an amount: the row is
+    staged with `YB0002`, a clean name and the typed values."""
+    row = _med(
+        record_id="YB\u200b0002",
+        name="张\x07三\u200d",
+        settled_on="2021-06-29\u200b",
+        total_cost="1\u200b00",
+    )
+    out = conform(_raw([row], MED), schemas["medical"])
+    assert out.quarantine.height == 0
+    staged = out.staged.row(0, named=True)
+    assert (staged["record_id"], staged["name"], staged["name_norm"]) == ("YB0002", "张三", "张三")
+    assert (staged["settled_on"], staged["total_cost"]) == (date(2021, 6, 29), 100.0)

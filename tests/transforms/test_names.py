@@ -41,6 +41,11 @@ def test_whitespace_of_every_kind_is_removed() -> None:
     assert _norm(" 张　丽 ", "张\u200b丽", "\u00a0张\t丽\ufeff") == ["张丽"] * 3
 
 
+def test_control_characters_are_removed() -> None:
+    """A BEL or unit separator typed into a name is not part of it; nor is a word joiner."""
+    assert _norm("张\x07伟", "王芳\x1f", "刘\u2060洋") == ["张伟", "王芳", "刘洋"]
+
+
 def test_middle_dot_variants_are_unified() -> None:
     """•, ., ．, ・, ‧, ∙ and · between name parts all become ·."""
     variants = ["•", ".", "．", "・", "‧", "∙", "·", " · "]

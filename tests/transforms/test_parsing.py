@@ -90,6 +90,13 @@ def test_clean_text_trims_full_width_space_and_blanks_to_null() -> None:
     ]
 
 
+def test_clean_text_removes_control_and_zero_width_characters() -> None:
+    """A BEL, a unit separator, zero-width spaces/joiners and BOMs vanish from any cell."""
+    cells = ["YB\u200b0002", "\ufeff王芳\u200d", "张\x07伟", "\u2060\x1f", "a\u200cb"]
+    got = _apply(parsing.clean_text, cells)
+    assert got == ["YB0002", "王芳", "张伟", None, "ab"]
+
+
 def test_fold_width_folds_full_width_ascii() -> None:
     """Full-width digits, letters and brackets become ASCII; Chinese text is untouched."""
     assert _apply(parsing.fold_width, ["１２３Ｘ（元）", "张三"]) == ["123X(元)", "张三"]
@@ -116,3 +123,18 @@ def test_on_distinct_and_fast_or_slow_match_the_plain_parsers() -> None:
     mixed = _apply(parsing.parse_amount, amounts)
     assert mixed == [1234.5, 12.0, None, None, 12.0]
     assert _apply(parsing.parse_amount, ["1", "2"]) == [1.0, 2.0]  # no slow path at all
+
+
+def test_typed_parsers_read_values_with_invisible_characters() -> None:
+    """Dates, amounts, ints, enums, yes/no, grades and county codes ignore a zero-width space
+    or a BEL (conform leaves those cells to the parsers' slow paths)."""
+    assert (
+        _apply(parsing.parse_date, ["2021-06-29\u200b", "\ufeff2021/6/29"])
+        == [date(2021, 6, 29)] * 2
+    )
+    assert _apply(parsing.parse_amount, ["1\u200b000", "5\x07"]) == [1000.0, 5.0]
+    assert _apply(lambda e: parsing.parse_int(e), ["3\u200d"]) == [3]
+    assert _apply(lambda e: parsing.parse_enum(e, ["住院"], {}), ["住\u200b院"]) == ["住院"]
+    assert _apply(parsing.parse_yesno, ["是\u2060"]) == [True]
+    assert _apply(parsing.parse_grade, ["二级\u200b"]) == [2]
+    assert _apply(parsing.parse_county_code, ["\u200b500110"]) == ["500110"]

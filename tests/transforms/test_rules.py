@@ -501,3 +501,22 @@ def test_all_reasons_in_code_order() -> None:
     codes = rules.all_reasons(w.inputs()).collect()["code"].to_list()
     assert codes == ["DECEASED_MEMBER", "SEVERE_DISABILITY", "SUBSIDY_GAP", "SUBSIDY_GAP",
                      "SINGLE_PERSON_DIBAO"]
+
+
+def test_a_repeated_record_id_is_joined_to_its_links_row_by_row() -> None:
+    """Records and links carrying source_file/source_line join on them too: an id delivered twice
+    (other content, both kept by ingest) gives two linked rows, not four (n² double counting)."""
+    world = World().person("H1", "p1").medical("p1", date(2022, 5, 1), 100.0)
+    world.medical("p1", date(2022, 5, 2), 200.0)
+    roster, recs, links = world.frames()
+    rows = {"source_file": ["m.csv", "m.csv"], "source_line": [2, 3]}
+    medical = recs["medical"].with_columns(record_id=pl.lit("M001")).with_columns(
+        pl.Series(k, v) for k, v in rows.items()
+    )
+    medical_links = links.with_columns(record_id=pl.lit("M001")).with_columns(
+        pl.Series(k, v) for k, v in rows.items()
+    )
+    inp = rules.prepare_inputs(roster, {**recs, "medical": medical}, medical_links, profile(), RUN)
+    linked = inp.linked["medical"]
+    assert linked is not None
+    assert sorted(linked.collect()["out_of_pocket"].to_list()) == [100.0, 200.0]
