@@ -83,6 +83,16 @@ def validate_all(ctx: RunContext, state: stages.RunState) -> None:
         state.record_validation(dept, future.result(raise_on_failure=False))
 
 
+def run_context(inbox: Path, output: Path, run_date: date | None, policy: str) -> RunContext:
+    """The run's context; without a date (the nightly schedule), today in Asia/Shanghai.
+
+    Also installs the log scrubber, so both flows start the same way.
+    """
+    install_log_scrubber()
+    when = run_date or datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return RunContext(inbox=Path(inbox), output=Path(output), run_date=when, policy=policy)
+
+
 @flow(name="fanpin-nightly", flow_run_name="fanpin-{run_date}", log_prints=False)
 def nightly(
     inbox: Path,
@@ -96,16 +106,14 @@ def nightly(
 
     Without `run_date` (the nightly schedule) the run is for today in Asia/Shanghai.
     """
-    run_date = run_date or datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    install_log_scrubber()
+    ctx = run_context(inbox, output, run_date, policy)
     logger = get_run_logger()
-    ctx = RunContext(inbox=Path(inbox), output=Path(output), run_date=run_date, policy=policy)
-    with output_lock(ctx.output, run_date.isoformat(), wait_seconds):
+    with output_lock(ctx.output, ctx.run_date.isoformat(), wait_seconds):
         state = stages.start(ctx, departments)
         logger.info(
             "run %s for %s with profile %s (key: %s)",
             ctx.run_id,
-            run_date,
+            ctx.run_date,
             policy,
             state.key_source,
         )

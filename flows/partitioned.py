@@ -19,10 +19,9 @@ be on storage that the flow and every worker see at the same path
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import Task, flow, get_run_logger, task
 from prefect.futures import PrefectFuture, wait
@@ -31,8 +30,14 @@ from prefect_dask.task_runners import DaskTaskRunner
 from fanpin import partitioned, stages
 from fanpin.context import RunContext
 from fanpin.locking import output_lock
-from fanpin.privacy import install_log_scrubber
-from flows.nightly import TASK_OPTIONS, artifacts_task, ingest_all, publish_task, validate_all
+from flows.nightly import (
+    TASK_OPTIONS,
+    artifacts_task,
+    ingest_all,
+    publish_task,
+    run_context,
+    validate_all,
+)
 
 # One worker process per core of the machine the tests and benchmarks run on.
 LOCAL_CLUSTER: dict[str, Any] = {
@@ -149,16 +154,14 @@ def nightly_partitioned(
     Publishes exactly what `flows.nightly.nightly` publishes for the same inputs.
     """
     partitioned.check_partitions(partitions)
-    run_date = run_date or datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    install_log_scrubber()
+    ctx = run_context(inbox, output, run_date, policy)
     logger = get_run_logger()
-    ctx = RunContext(inbox=Path(inbox), output=Path(output), run_date=run_date, policy=policy)
-    with output_lock(ctx.output, run_date.isoformat(), wait_seconds):
+    with output_lock(ctx.output, ctx.run_date.isoformat(), wait_seconds):
         state = stages.start(ctx, departments)
         logger.info(
             "run %s for %s with profile %s (key: %s), %d partitions",
             ctx.run_id,
-            run_date,
+            ctx.run_date,
             policy,
             state.key_source,
             partitions,
