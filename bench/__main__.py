@@ -19,8 +19,16 @@ from bench.machine import machine_info
 from bench.pipeline import SIZES
 from bench.render import RESULTS, pipeline_text, render_file
 
-TOPICS = ("pipeline", "identity", "ingest", "linking", "scoring", "scoring_truth", "quality",
-          "splink")
+TOPICS = (
+    "pipeline",
+    "identity",
+    "ingest",
+    "linking",
+    "scoring",
+    "scoring_truth",
+    "quality",
+    "splink",
+)
 DEFAULT = ("pipeline", "identity", "ingest", "linking", "scoring", "scoring_truth", "quality")
 
 
@@ -81,18 +89,36 @@ def _quality(size: str, people: int, keep: bool) -> dict[str, Any]:
 
 
 RUNNERS: dict[str, Callable[[str, int, bool], dict[str, Any]]] = {
-    "pipeline": _pipeline, "identity": _identity, "ingest": _ingest, "linking": _linking,
-    "splink": _splink, "scoring": _scoring, "scoring_truth": _scoring_truth, "quality": _quality,
+    "pipeline": _pipeline,
+    "identity": _identity,
+    "ingest": _ingest,
+    "linking": _linking,
+    "splink": _splink,
+    "scoring": _scoring,
+    "scoring_truth": _scoring_truth,
+    "quality": _quality,
 }
 
 
-def save(size: str, topic: str, people: int, result: dict[str, Any], seconds: float,
-         results: Path = RESULTS) -> Path:
+def save(
+    size: str,
+    topic: str,
+    people: int,
+    result: dict[str, Any],
+    seconds: float,
+    results: Path = RESULTS,
+) -> Path:
     """bench/results/<size>-<topic>.json with the machine it was measured on."""
     results.mkdir(parents=True, exist_ok=True)
     path = results / f"{size}-{topic}.json"
-    doc = {"size": size, "topic": topic, "people": people, "seconds": round(seconds, 1),
-           "machine": machine_info(), "result": result}
+    doc = {
+        "size": size,
+        "topic": topic,
+        "people": people,
+        "seconds": round(seconds, 1),
+        "machine": machine_info(),
+        "result": result,
+    }
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
     return path
 
@@ -116,10 +142,14 @@ def _print(topic: str, result: dict[str, Any]) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--size", default="county", choices=list(SIZES))
-    p.add_argument("--only", default=",".join(DEFAULT),
-                   help=f"comma-separated topics from {','.join(TOPICS)}")
-    p.add_argument("--keep-data", action="store_true",
-                   help="keep the run output under bench/out/<size> (inputs are always kept)")
+    p.add_argument(
+        "--only", default=",".join(DEFAULT), help=f"comma-separated topics from {','.join(TOPICS)}"
+    )
+    p.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the run output under bench/out/<size> (inputs are always kept)",
+    )
     p.add_argument("--no-render", action="store_true", help="do not rewrite BENCHMARKS.md")
     return p
 

@@ -141,8 +141,10 @@ def exact_join(con: duckdb.DuckDBPyConnection, department: str) -> str:
 def _to_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], folder: str) -> float:
     t = time.perf_counter()
     for table in tables:
-        con.execute(f"COPY (SELECT * FROM {table}) TO '{folder}/{table}.parquet' "
-                    "(FORMAT parquet, COMPRESSION zstd)")
+        con.execute(
+            f"COPY (SELECT * FROM {table}) TO '{folder}/{table}.parquet' "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
     return time.perf_counter() - t
 
 
@@ -198,8 +200,12 @@ def _figures(row: tuple[Any, ...]) -> dict[str, Any]:
     recall = found / relevant if relevant else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "records": records, "linked": linked, "wrong": linked - correct,
-        "precision": round(precision, 5), "recall": round(recall, 5), "f1": round(f1, 5),
+        "records": records,
+        "linked": linked,
+        "wrong": linked - correct,
+        "precision": round(precision, 5),
+        "recall": round(recall, 5),
+        "f1": round(f1, 5),
         "review_share": round(review / records, 5) if records else 0.0,
         "no_clue_linked": noclue,
     }
@@ -231,8 +237,11 @@ def no_clue_figures(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, Any]
     ).fetchall()
     for dept, records, about, linked, correct, review in rows:
         out[str(dept)] = {
-            "records": int(records), "about_roster": int(about), "linked": int(linked),
-            "wrong": int(linked - correct), "review": int(review),
+            "records": int(records),
+            "about_roster": int(about),
+            "linked": int(linked),
+            "wrong": int(linked - correct),
+            "review": int(review),
             "precision": round(correct / linked, 5) if linked else 1.0,
             "found_share": round(correct / about, 5) if about else 1.0,
         }
@@ -243,8 +252,9 @@ def quality(con: duckdb.DuckDBPyConnection, tables: list[str], label: str) -> di
     """Overall, per department, per tier (match_method) and per noise label figures."""
     view = f"q_{label}"
     _scored_view(con, view, tables)
-    out: dict[str, Any] = {"all": _figures(con.execute(f"SELECT {AGGREGATES} FROM {view}")
-                                          .fetchone() or ())}
+    out: dict[str, Any] = {
+        "all": _figures(con.execute(f"SELECT {AGGREGATES} FROM {view}").fetchone() or ())
+    }
     for key in ("department", "match_method", "noise"):
         rows = con.execute(
             f"SELECT {key}, {AGGREGATES} FROM {view} GROUP BY ALL ORDER BY 1"
@@ -263,16 +273,25 @@ def _splink(con: duckdb.DuckDBPyConnection, max_records: int | None) -> dict[str
     return splink_baseline.run_on(con, DEPARTMENTS, max_records=max_records)
 
 
-def run(people: int = 100_000, seed: int = 7, splink: bool = True,
-        memory_limit: str = "6GB", threads: int = 2, repeat: int = 2) -> dict[str, Any]:
+def run(
+    people: int = 100_000,
+    seed: int = 7,
+    splink: bool = True,
+    memory_limit: str = "6GB",
+    threads: int = 2,
+    repeat: int = 2,
+) -> dict[str, Any]:
     """Generate, stage, time exact join vs linker (vs Splink) and score all against truth."""
     con = duckdb.connect()
     configure_connection(con, memory_limit=memory_limit, threads=threads)
     t0 = time.perf_counter()
     sizes = load(con, people, seed)
     warm_up(con)  # one-time pandas import of DuckDB's Arrow UDFs (~2 s per process)
-    result: dict[str, Any] = {"people": people, "sizes": sizes,
-                              "build_s": round(time.perf_counter() - t0, 1)}
+    result: dict[str, Any] = {
+        "people": people,
+        "sizes": sizes,
+        "build_s": round(time.perf_counter() - t0, 1),
+    }
     exact_s, linker_s, exact_pq, linker_pq = [], [], [], []
     with PeakRss() as rss, tempfile.TemporaryDirectory() as folder:
         for _ in range(max(1, repeat)):  # interleaved: the machine is shared, timings drift
@@ -283,7 +302,8 @@ def run(people: int = 100_000, seed: int = 7, splink: bool = True,
             linker_s.append(s)
             linker_pq.append(s + _to_parquet(con, linker_tables, folder))
     result |= {
-        "exact_join_s": round(min(exact_s), 3), "linker_s": round(min(linker_s), 3),
+        "exact_join_s": round(min(exact_s), 3),
+        "linker_s": round(min(linker_s), 3),
         "ratio_vs_exact": round(min(linker_s) / min(exact_s), 2),
         "exact_to_parquet_s": round(min(exact_pq), 3),
         "linker_to_parquet_s": round(min(linker_pq), 3),
@@ -304,15 +324,19 @@ def run(people: int = 100_000, seed: int = 7, splink: bool = True,
 
 
 def _row(label: str, f: dict[str, Any]) -> str:
-    return (f"{label:<22}{f['records']:>10}{f['linked']:>10}{f['wrong']:>7}"
-            f"{f['precision']:>10.5f}{f['recall']:>9.5f}{f['f1']:>9.5f}"
-            f"{f['review_share']:>9.4f}{f['no_clue_linked']:>8}")
+    return (
+        f"{label:<22}{f['records']:>10}{f['linked']:>10}{f['wrong']:>7}"
+        f"{f['precision']:>10.5f}{f['recall']:>9.5f}{f['f1']:>9.5f}"
+        f"{f['review_share']:>9.4f}{f['no_clue_linked']:>8}"
+    )
 
 
 def table(system: str, q: dict[str, Any]) -> str:
     """Plain-text table: overall, per department, per tier, per noise label."""
-    head = (f"{system:<22}{'records':>10}{'linked':>10}{'wrong':>7}{'precision':>10}"
-            f"{'recall':>9}{'F1':>9}{'review':>9}{'noclue':>8}")
+    head = (
+        f"{system:<22}{'records':>10}{'linked':>10}{'wrong':>7}{'precision':>10}"
+        f"{'recall':>9}{'F1':>9}{'review':>9}{'noclue':>8}"
+    )
     lines = [head, _row("all", q["all"])]
     for key in ("by_department", "by_match_method", "by_noise"):
         lines.append(f"-- {key[3:]}")
@@ -338,9 +362,20 @@ def main() -> None:
         s = res["splink"]
         print(f"\nsplink best threshold {s['threshold']}: " + _row("all", s["quality"]))
         print("splink sweep:", s["sweep"])
-    keep = ("people", "sizes", "build_s", "exact_join_s", "linker_s", "ratio_vs_exact",
-            "exact_to_parquet_s", "linker_to_parquet_s", "ratio_to_parquet",
-            "peak_rss_gb", "maxrss_gb", "ratio_splink_vs_linker")
+    keep = (
+        "people",
+        "sizes",
+        "build_s",
+        "exact_join_s",
+        "linker_s",
+        "ratio_vs_exact",
+        "exact_to_parquet_s",
+        "linker_to_parquet_s",
+        "ratio_to_parquet",
+        "peak_rss_gb",
+        "maxrss_gb",
+        "ratio_splink_vs_linker",
+    )
     print({k: res[k] for k in keep if k in res})
     if "splink" in res:
         print({k: res["splink"][k] for k in ("seconds", "train_s", "predict_s", "pairs")})

@@ -95,8 +95,9 @@ def _spawn(args: list[str], log: Path) -> dict[str, Any]:
     tripped: list[float] = []
     with log.open("w") as out:
         command = [sys.executable, "-m", "bench.pipeline", *args, "--result", str(result_path)]
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=BENCH.parent, env=_child_env())
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=BENCH.parent, env=_child_env()
+        )
         done = threading.Event()
         guard = threading.Thread(target=_guard, args=(proc.pid, done, tripped), daemon=True)
         guard.start()
@@ -130,8 +131,13 @@ def data_dir(size: str, root: Path = DATA) -> Path:
 
 
 def _stamp(size: str, people: int) -> dict[str, Any]:
-    return {"size": size, "people": people, "seed": SEED, "run_date": RUN_DATE.isoformat(),
-            "formats": "fast"}
+    return {
+        "size": size,
+        "people": people,
+        "seed": SEED,
+        "run_date": RUN_DATE.isoformat(),
+        "formats": "fast",
+    }
 
 
 CHUNK_PEOPLE = 1_000_000  # the generator holds ~3.4 GB per million people in memory
@@ -156,8 +162,13 @@ def _generate_child(people: int, folder: str) -> dict[str, Any]:
         write_s += w
         rows = {d: rows[d] + counts[d] for d in DEPARTMENTS}
         reasons += n_reasons
-    return {"generate_s": round(time.perf_counter() - t0 - write_s, 2),
-            "write_s": round(write_s, 2), "rows": rows, "reasons": reasons, "chunks": chunks}
+    return {
+        "generate_s": round(time.perf_counter() - t0 - write_s, 2),
+        "write_s": round(write_s, 2),
+        "rows": rows,
+        "reasons": reasons,
+        "chunks": chunks,
+    }
 
 
 def _chunk_ids(frame: Any, i: int, chunks: int) -> Any:
@@ -169,8 +180,9 @@ def _chunk_ids(frame: Any, i: int, chunks: int) -> Any:
     exprs = []
     if "household_id" in frame.columns:
         hh = pl.col("household_id")
-        exprs.append(pl.concat_str(hh.str.slice(0, 6), pl.lit(str(i)), hh.str.slice(7))
-                     .alias("household_id"))
+        exprs.append(
+            pl.concat_str(hh.str.slice(0, 6), pl.lit(str(i)), hh.str.slice(7)).alias("household_id")
+        )
     if "record_id" in frame.columns:
         exprs.append(pl.concat_str(pl.col("record_id"), pl.lit(f"-c{i}")).alias("record_id"))
     return frame.with_columns(exprs)
@@ -187,8 +199,9 @@ def _append_parquet(frame: Any, path: Path, i: int) -> None:
     frame.write_parquet(path.with_name(f"{path.stem}.part{i}.parquet"), compression="zstd")
 
 
-def _generate_chunk(people: int, i: int, chunks: int, root: Path,
-                    roster_offset: int) -> tuple[float, dict[str, int], int]:
+def _generate_chunk(
+    people: int, i: int, chunks: int, root: Path, roster_offset: int
+) -> tuple[float, dict[str, int], int]:
     import polars as pl
 
     from fanpin.generator import generate
@@ -202,11 +215,17 @@ def _generate_chunk(people: int, i: int, chunks: int, root: Path,
         _append_csv(_chunk_ids(frame, i, chunks), root / "inbox" / d / f"{d}.csv", i == 0)
     truth = root / "truth"
     truth.mkdir(parents=True, exist_ok=True)
-    people_frame = pl.DataFrame({
-        "roster_row": pl.int_range(roster_offset, roster_offset + ds.roster.height, eager=True),
-        "true_id": ds.people["id_number"].head(ds.roster.height)})
-    parts = {"links": _chunk_ids(ds.links, i, chunks), "reasons": _chunk_ids(ds.reasons, i, chunks),
-             "roster_people": people_frame}
+    people_frame = pl.DataFrame(
+        {
+            "roster_row": pl.int_range(roster_offset, roster_offset + ds.roster.height, eager=True),
+            "true_id": ds.people["id_number"].head(ds.roster.height),
+        }
+    )
+    parts = {
+        "links": _chunk_ids(ds.links, i, chunks),
+        "reasons": _chunk_ids(ds.reasons, i, chunks),
+        "roster_people": people_frame,
+    }
     for name, frame in parts.items():
         if chunks == 1:
             frame.write_parquet(truth / f"{name}.parquet", compression="zstd")
@@ -216,14 +235,16 @@ def _generate_chunk(people: int, i: int, chunks: int, root: Path,
         for name in parts:
             files = sorted(truth.glob(f"{name}.part*.parquet"))
             pl.concat([pl.read_parquet(f) for f in files]).write_parquet(
-                truth / f"{name}.parquet", compression="zstd")
+                truth / f"{name}.parquet", compression="zstd"
+            )
             for f in files:
                 f.unlink()
     return time.perf_counter() - t, counts, ds.reasons.height
 
 
-def ensure_data(size: str, people: int | None = None, data_root: Path = DATA,
-                log: bool = True) -> dict[str, Any]:
+def ensure_data(
+    size: str, people: int | None = None, data_root: Path = DATA, log: bool = True
+) -> dict[str, Any]:
     """Generate bench/data/<size> unless a matching stamp says it is already there."""
     people = people if people is not None else SIZES[size]
     root = data_dir(size, data_root)
@@ -237,12 +258,26 @@ def ensure_data(size: str, people: int | None = None, data_root: Path = DATA,
     root.mkdir(parents=True)
     if log:
         print(f"[bench] generating {size} ({people} people) into {root}", flush=True)
-    res = _spawn(["generate", "--people", str(people), "--folder", str(root)],
-                 root / "generate.log")
+    res = _spawn(
+        ["generate", "--people", str(people), "--folder", str(root)], root / "generate.log"
+    )
     if res["exit_code"] != 0:
         raise RuntimeError(f"generator failed for {size}: {res.get('error', '')[-500:]}")
-    stamp = {**want, **{k: res[k] for k in ("generate_s", "write_s", "rows", "reasons",
-                                            "chunks", "process_s", "peak_rss_gb")}}
+    stamp = {
+        **want,
+        **{
+            k: res[k]
+            for k in (
+                "generate_s",
+                "write_s",
+                "rows",
+                "reasons",
+                "chunks",
+                "process_s",
+                "peak_rss_gb",
+            )
+        },
+    }
     csv_bytes = sum(p.stat().st_size for p in (root / "inbox").rglob("*.csv"))
     stamp["input_mb"] = round(csv_bytes / 2**20, 1)
     stamp_path.write_text(json.dumps(stamp, indent=2))
@@ -255,8 +290,9 @@ def ensure_data(size: str, people: int | None = None, data_root: Path = DATA,
 def _context(inbox: str, output: str) -> Any:
     from fanpin.context import RunContext
 
-    return RunContext(inbox=Path(inbox), output=Path(output), run_date=RUN_DATE, policy=POLICY,
-                      run_id="bench")
+    return RunContext(
+        inbox=Path(inbox), output=Path(output), run_date=RUN_DATE, policy=POLICY, run_id="bench"
+    )
 
 
 PRELOAD = {
@@ -309,8 +345,10 @@ def _do_stage(stage: str, ctx: Any, output: str) -> dict[str, Any]:
             t = time.perf_counter()
             res = stages.validate(ctx, d)
             state.record_validation(d, res)
-            info["departments"][d] = {"seconds": round(time.perf_counter() - t, 2),
-                                      "held_back": res.get("held_back")}
+            info["departments"][d] = {
+                "seconds": round(time.perf_counter() - t, 2),
+                "held_back": res.get("held_back"),
+            }
     elif name == "link":
         state.matching = stages.link(ctx, [d for d in state.accepted() if d != "roster"])
     elif name == "score":
@@ -337,9 +375,13 @@ def _stage_child(stage: str, inbox: str, output: str) -> dict[str, Any]:
     rss0 = psutil.Process().memory_info().rss
     t0, c0 = time.perf_counter(), time.process_time()
     info = _do_stage(stage, ctx, output)
-    return {"stage": stage, "seconds": round(time.perf_counter() - t0, 3),
-            "cpu_s": round(time.process_time() - c0, 3),
-            "baseline_rss_gb": round(rss0 / 2**30, 3), **info}
+    return {
+        "stage": stage,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "cpu_s": round(time.process_time() - c0, 3),
+        "baseline_rss_gb": round(rss0 / 2**30, 3),
+        **info,
+    }
 
 
 def stage_plan() -> list[str]:
@@ -354,18 +396,23 @@ def run_stages(inbox: Path, output: Path, log_dir: Path) -> dict[str, Any]:
     stages: dict[str, Any] = {}
     for stage in stage_plan():
         print(f"[bench]   stage {stage} ...", end=" ", flush=True)
-        res = _spawn(["stage", "--stage", stage, "--inbox", str(inbox), "--output", str(output)],
-                     log_dir / f"stage-{stage.replace(':', '-')}.log")
+        res = _spawn(
+            ["stage", "--stage", stage, "--inbox", str(inbox), "--output", str(output)],
+            log_dir / f"stage-{stage.replace(':', '-')}.log",
+        )
         stages[stage] = res
         failed = "" if res["exit_code"] == 0 else f"  FAILED (exit {res['exit_code']})"
-        print(f"{res.get('seconds', float('nan')):.1f}s peak {res['peak_rss_gb']:.2f} GB{failed}",
-              flush=True)
+        print(
+            f"{res.get('seconds', float('nan')):.1f}s peak {res['peak_rss_gb']:.2f} GB{failed}",
+            flush=True,
+        )
         if res["exit_code"] != 0:
             break
     ok = all(s["exit_code"] == 0 for s in stages.values()) and len(stages) == len(stage_plan())
     timed = [s for name, s in stages.items() if name != "start"]
     return {
-        "stages": stages, "ok": ok,
+        "stages": stages,
+        "ok": ok,
         "total_s": round(sum(s.get("seconds", 0.0) for s in timed), 2),
         "total_cpu_s": round(sum(s.get("cpu_s", 0.0) for s in timed), 2),
         "total_process_s": round(sum(s["process_s"] for s in stages.values()), 2),
@@ -383,21 +430,27 @@ def _floor_child(inbox: str) -> dict[str, Any]:
     con = duckdb.connect()
     root = Path(inbox)
     t0, c0 = time.perf_counter(), time.process_time()
-    con.execute("CREATE TABLE roster AS SELECT *, upper(trim(id_number)) AS id_key "
-                "FROM read_csv(?, all_varchar = true, header = true)",
-                [str(root / "roster" / "roster.csv")])
+    con.execute(
+        "CREATE TABLE roster AS SELECT *, upper(trim(id_number)) AS id_key "
+        "FROM read_csv(?, all_varchar = true, header = true)",
+        [str(root / "roster" / "roster.csv")],
+    )
     rows: dict[str, int] = {}
     for dept in DEPARTMENTS[1:]:
         con.execute(
             f'CREATE TABLE "joined_{dept}" AS SELECT d.*, r.household_id AS roster_household, '
             "r.id_number AS roster_id FROM read_csv(?, all_varchar = true, header = true) d "
             "LEFT JOIN roster r ON r.id_key = upper(trim(d.id_number))",
-            [str(root / dept / f"{dept}.csv")])
+            [str(root / dept / f"{dept}.csv")],
+        )
         found = con.execute(f'SELECT count(*), count(roster_id) FROM "joined_{dept}"').fetchone()
         rows[dept] = int(found[0]) if found else 0
         rows[f"{dept}_joined"] = int(found[1]) if found else 0
-    return {"seconds": round(time.perf_counter() - t0, 3),
-            "cpu_s": round(time.process_time() - c0, 3), "rows": rows}
+    return {
+        "seconds": round(time.perf_counter() - t0, 3),
+        "cpu_s": round(time.process_time() - c0, 3),
+        "rows": rows,
+    }
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -417,30 +470,46 @@ FROM read_parquet($truth) t
 LEFT JOIN read_parquet($links) l USING (department, record_id)
 LEFT JOIN refs r ON r.person_ref = l.person_ref
 """
-_AGG = ("count(*), count(*) FILTER (WHERE linked), count(*) FILTER (WHERE correct), "
-        "count(*) FILTER (WHERE relevant), count(*) FILTER (WHERE relevant AND correct), "
-        "count(*) FILTER (WHERE match_status = 'review'), "
-        "count(*) FILTER (WHERE linked AND NOT clue), count(*) FILTER (WHERE match_status IS NULL)")
+_AGG = (
+    "count(*), count(*) FILTER (WHERE linked), count(*) FILTER (WHERE correct), "
+    "count(*) FILTER (WHERE relevant), count(*) FILTER (WHERE relevant AND correct), "
+    "count(*) FILTER (WHERE match_status = 'review'), "
+    "count(*) FILTER (WHERE linked AND NOT clue), count(*) FILTER (WHERE match_status IS NULL)"
+)
 
 
 def _figures(row: tuple[Any, ...] | None) -> dict[str, Any]:
     records, linked, correct, relevant, found, review, noclue, missing = (
-        int(v or 0) for v in (row or (0,) * 8))
+        int(v or 0) for v in (row or (0,) * 8)
+    )
     precision = correct / linked if linked else 1.0
     recall = found / relevant if relevant else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"records": records, "linked": linked, "wrong": linked - correct,
-            "relevant": relevant, "precision": round(precision, 6), "recall": round(recall, 6),
-            "f1": round(f1, 6), "review_share": round(review / records, 6) if records else 0.0,
-            "no_clue_linked": noclue, "missing_in_links": missing}
+    return {
+        "records": records,
+        "linked": linked,
+        "wrong": linked - correct,
+        "relevant": relevant,
+        "precision": round(precision, 6),
+        "recall": round(recall, 6),
+        "f1": round(f1, 6),
+        "review_share": round(review / records, 6) if records else 0.0,
+        "no_clue_linked": noclue,
+        "missing_in_links": missing,
+    }
 
 
 def linking_accuracy(con: Any, truth: Path, work: Path) -> dict[str, Any]:
     """Precision over linked, recall over clue-carrying records about roster people."""
-    con.execute(_SCORED, {"roster": str(work / "staged" / "roster.parquet"),
-                          "people": str(truth / "roster_people.parquet"),
-                          "truth": str(truth / "links.parquet"),
-                          "links": str(work / "linked" / "links.parquet")})
+    con.execute(
+        _SCORED,
+        {
+            "roster": str(work / "staged" / "roster.parquet"),
+            "people": str(truth / "roster_people.parquet"),
+            "truth": str(truth / "links.parquet"),
+            "links": str(work / "linked" / "links.parquet"),
+        },
+    )
     out: dict[str, Any] = {"all": _figures(con.execute(f"SELECT {_AGG} FROM scored").fetchone())}
     for key in ("department", "match_method", "noise"):
         rows = con.execute(f"SELECT {key}, {_AGG} FROM scored GROUP BY ALL ORDER BY 1").fetchall()
@@ -463,11 +532,13 @@ def _blind_households(con: Any, truth: Path, links: Path | None) -> None:
         "FROM read_parquet($t) t LEFT JOIN read_parquet($l) l USING (department, record_id) "
         "WHERE t.true_person IS NOT NULL AND NOT t.clue "
         "AND coalesce(l.match_status, '') <> 'linked'",
-        {"t": str(truth / "links.parquet"), "l": str(links)})
+        {"t": str(truth / "links.parquet"), "l": str(links)},
+    )
 
 
-def scoring_accuracy(con: Any, truth: Path, published: Path,
-                     links: Path | None = None) -> dict[str, Any]:
+def scoring_accuracy(
+    con: Any, truth: Path, published: Path, links: Path | None = None
+) -> dict[str, Any]:
     """Per reason code: precision and recall of the published (household, code) pairs.
 
     With `links`, also how many misses / false alarms fall in households with an unlinked
@@ -476,9 +547,13 @@ def scoring_accuracy(con: Any, truth: Path, published: Path,
     _blind_households(con, truth, links)
     con.execute(
         "CREATE OR REPLACE TABLE got AS SELECT DISTINCT household_id, unnest(reason_codes) AS code "
-        "FROM read_parquet($p)", {"p": str(published)})
-    con.execute("CREATE OR REPLACE TABLE want AS SELECT DISTINCT household_id, code "
-                "FROM read_parquet($t)", {"t": str(truth / "reasons.parquet")})
+        "FROM read_parquet($p)",
+        {"p": str(published)},
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE want AS SELECT DISTINCT household_id, code FROM read_parquet($t)",
+        {"t": str(truth / "reasons.parquet")},
+    )
     rows = con.execute(
         "SELECT code, count(*) FILTER (WHERE g.h IS NOT NULL AND w.h IS NOT NULL), "
         "count(*) FILTER (WHERE w.h IS NULL), count(*) FILTER (WHERE g.h IS NULL), "
@@ -487,9 +562,11 @@ def scoring_accuracy(con: Any, truth: Path, published: Path,
         "FROM (SELECT household_id, code, household_id AS h FROM got) g "
         "FULL JOIN (SELECT household_id, code, household_id AS h FROM want) w "
         "USING (household_id, code) LEFT JOIN blind b USING (household_id) "
-        "GROUP BY code ORDER BY code").fetchall()
-    return {str(code): _code_figures(tp, fp, fn, fp_b, fn_b)
-            for code, tp, fp, fn, fp_b, fn_b in rows}
+        "GROUP BY code ORDER BY code"
+    ).fetchall()
+    return {
+        str(code): _code_figures(tp, fp, fn, fp_b, fn_b) for code, tp, fp, fn, fp_b, fn_b in rows
+    }
 
 
 def _ratio(num: int, den: int) -> float:
@@ -497,11 +574,19 @@ def _ratio(num: int, den: int) -> float:
 
 
 def _code_figures(tp: int, fp: int, fn: int, fp_blind: int, fn_blind: int) -> dict[str, Any]:
-    return {"true": tp + fn, "published": tp + fp, "tp": tp, "fp": fp, "fn": fn,
-            "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
-            "fp_blind": fp_blind, "fn_blind": fn_blind,
-            "precision_linkable": _ratio(tp, tp + fp - fp_blind),
-            "recall_linkable": _ratio(tp, tp + fn - fn_blind)}
+    return {
+        "true": tp + fn,
+        "published": tp + fp,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "fp_blind": fp_blind,
+        "fn_blind": fn_blind,
+        "precision_linkable": _ratio(tp, tp + fp - fp_blind),
+        "recall_linkable": _ratio(tp, tp + fn - fn_blind),
+    }
 
 
 def _accuracy_child(data: str, output: str) -> dict[str, Any]:
@@ -511,11 +596,20 @@ def _accuracy_child(data: str, output: str) -> dict[str, Any]:
     truth = Path(data) / "truth"
     work = Path(output) / "work" / RUN_DATE.isoformat()
     t0 = time.perf_counter()
-    published = (Path(output) / "latest" / "published" / "warnings"
-                 / f"run_date={RUN_DATE.isoformat()}" / "part-0.parquet")
+    published = (
+        Path(output)
+        / "latest"
+        / "published"
+        / "warnings"
+        / f"run_date={RUN_DATE.isoformat()}"
+        / "part-0.parquet"
+    )
     res: dict[str, Any] = {"linking": linking_accuracy(con, truth, work)}
-    res["scoring"] = (scoring_accuracy(con, truth, published, work / "linked" / "links.parquet")
-                      if published.exists() else None)
+    res["scoring"] = (
+        scoring_accuracy(con, truth, published, work / "linked" / "links.parquet")
+        if published.exists()
+        else None
+    )
     res["seconds"] = round(time.perf_counter() - t0, 2)
     return res
 
@@ -548,8 +642,14 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- run
 
 
-def run(size: str = "county", people: int | None = None, keep_data: bool = False,
-        accuracy: bool = True, data_root: Path = DATA, out_root: Path = OUT) -> dict[str, Any]:
+def run(
+    size: str = "county",
+    people: int | None = None,
+    keep_data: bool = False,
+    accuracy: bool = True,
+    data_root: Path = DATA,
+    out_root: Path = OUT,
+) -> dict[str, Any]:
     """Generate (once), run the stages, the floor and the accuracy; one dict for the JSON.
 
     `keep_data` keeps the run's output (bench/out/<size>: work folder, published tables);
@@ -558,8 +658,11 @@ def run(size: str = "county", people: int | None = None, keep_data: bool = False
     stamp = ensure_data(size, people, data_root)
     data, output = data_dir(size, data_root), out_root / size
     logs = out_root / f"{size}-logs"
-    print(f"[bench] pipeline {size}: {stamp['people']} people, "
-          f"{sum(stamp['rows'].values())} rows, {stamp['input_mb']} MB of CSV", flush=True)
+    print(
+        f"[bench] pipeline {size}: {stamp['people']} people, "
+        f"{sum(stamp['rows'].values())} rows, {stamp['input_mb']} MB of CSV",
+        flush=True,
+    )
     result: dict[str, Any] = {"size": size, "people": stamp["people"], "data": stamp}
     result["pipeline"] = run_stages(data / "inbox", output, logs)
     print("[bench]   floor (DuckDB read + exact join) ...", end=" ", flush=True)
@@ -569,8 +672,9 @@ def run(size: str = "county", people: int | None = None, keep_data: bool = False
         ratio = result["pipeline"]["total_s"] / result["floor"]["seconds"]
         result["ratio_vs_floor"] = round(ratio, 2)
     if accuracy and result["pipeline"]["stages"].get("link", {}).get("exit_code") == 0:
-        result["accuracy"] = _spawn(["accuracy", "--data", str(data), "--output", str(output)],
-                                    logs / "accuracy.log")
+        result["accuracy"] = _spawn(
+            ["accuracy", "--data", str(data), "--output", str(output)], logs / "accuracy.log"
+        )
     result["targets"] = targets(result)
     if not keep_data:
         shutil.rmtree(output, ignore_errors=True)
@@ -578,8 +682,9 @@ def run(size: str = "county", people: int | None = None, keep_data: bool = False
 
 
 def _main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.pipeline",
-                                description=(__doc__ or "").splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m bench.pipeline", description=(__doc__ or "").splitlines()[0]
+    )
     p.add_argument("command", choices=["generate", "stage", "floor", "accuracy", "run"])
     p.add_argument("--people", type=int)
     p.add_argument("--folder")

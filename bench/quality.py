@@ -31,30 +31,43 @@ T = TypeVar("T")
 def medical_frame(rows: int, seed: int = 7) -> pl.DataFrame:
     """A staged medical frame shaped like the stage contract, with sparse faults."""
     i = pl.int_range(0, rows, eager=True).alias("i")
-    frame = pl.DataFrame(i).with_columns(
-        pl.format("YB{}", pl.col("i")).alias("record_id"),
-        pl.format("张{}", pl.col("i") % 5000).alias("name"),
-        pl.format("5002221980{}", (pl.col("i") % 100_000_000).cast(pl.Utf8).str.zfill(8))
-        .alias("id_number"),
-        (pl.lit(date(2020, 1, 1)) + pl.duration(days=pl.col("i") % 2000)).alias("settled_on"),
-        pl.when(pl.col("i") % 1000 == 0).then(pl.lit("急诊"))
-        .otherwise(pl.col("i").mod(3).replace_strict([0, 1, 2], ["住院", "门诊", "门诊慢特病"]))
-        .alias("visit_type"),
-        ((pl.col("i").hash(seed) % 100_000).cast(pl.Float64) / 10.0).alias("total_cost"),
-    ).with_columns(
-        (pl.col("total_cost") * 0.6).alias("fund_paid"),
-        pl.when(pl.col("i") % 2000 == 0).then(pl.col("total_cost") + 1.0)
-        .otherwise(pl.col("total_cost") * 0.4).alias("out_of_pocket"),
-        (pl.col("i") % 50 != 0).alias("id_valid"),
-        pl.when(pl.col("i") % 50 == 0).then(pl.lit("checksum")).otherwise(None).alias("id_problem"),
-        pl.col("name").alias("name_norm"),
-        pl.lit("medical_2026_11.csv").alias("source_file"),
-        (pl.col("i") + 2).alias("source_line"),
-        pl.lit(None, dtype=pl.Utf8).alias("institution"),
+    frame = (
+        pl.DataFrame(i)
+        .with_columns(
+            pl.format("YB{}", pl.col("i")).alias("record_id"),
+            pl.format("张{}", pl.col("i") % 5000).alias("name"),
+            pl.format("5002221980{}", (pl.col("i") % 100_000_000).cast(pl.Utf8).str.zfill(8)).alias(
+                "id_number"
+            ),
+            (pl.lit(date(2020, 1, 1)) + pl.duration(days=pl.col("i") % 2000)).alias("settled_on"),
+            pl.when(pl.col("i") % 1000 == 0)
+            .then(pl.lit("急诊"))
+            .otherwise(pl.col("i").mod(3).replace_strict([0, 1, 2], ["住院", "门诊", "门诊慢特病"]))
+            .alias("visit_type"),
+            ((pl.col("i").hash(seed) % 100_000).cast(pl.Float64) / 10.0).alias("total_cost"),
+        )
+        .with_columns(
+            (pl.col("total_cost") * 0.6).alias("fund_paid"),
+            pl.when(pl.col("i") % 2000 == 0)
+            .then(pl.col("total_cost") + 1.0)
+            .otherwise(pl.col("total_cost") * 0.4)
+            .alias("out_of_pocket"),
+            (pl.col("i") % 50 != 0).alias("id_valid"),
+            pl.when(pl.col("i") % 50 == 0)
+            .then(pl.lit("checksum"))
+            .otherwise(None)
+            .alias("id_problem"),
+            pl.col("name").alias("name_norm"),
+            pl.lit("medical_2026_11.csv").alias("source_file"),
+            (pl.col("i") + 2).alias("source_line"),
+            pl.lit(None, dtype=pl.Utf8).alias("institution"),
+        )
     )
     # A few repeated record ids, so that uniqueness has something to count across chunks.
     return frame.with_columns(
-        pl.when(pl.col("i") % 100_000 == 1).then(pl.lit("YB0")).otherwise("record_id")
+        pl.when(pl.col("i") % 100_000 == 1)
+        .then(pl.lit("YB0"))
+        .otherwise("record_id")
         .alias("record_id")
     ).drop("i")
 
@@ -84,12 +97,14 @@ def _measured(step: Callable[[], T]) -> tuple[T, float, float]:
 def _counts(result: dict[str, Any]) -> dict[str, Any]:
     return {
         f"{e['type']}:{e['column']}": e["observed"].get("unexpected_count")
-        for e in result["expectations"] if not e["success"]
+        for e in result["expectations"]
+        if not e["success"]
     }
 
 
-def run(rows: int = 5_000_000, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-        compare_unchunked: bool = True) -> dict[str, Any]:
+def run(
+    rows: int = 5_000_000, chunk_rows: int = DEFAULT_CHUNK_ROWS, compare_unchunked: bool = True
+) -> dict[str, Any]:
     """Validate a synthetic medical frame of `rows` rows; report seconds and peak MiB."""
     frame, build_s, build_mib = _measured(lambda: medical_frame(rows))
     report: dict[str, Any] = {

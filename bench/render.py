@@ -56,25 +56,63 @@ def stage_rows(pipe: dict[str, Any]) -> list[list[Any]]:
         if name.startswith("ingest:"):
             note = ", ".join(f"{k} {v:,}" for k, v in (s.get("rows") or {}).items())
         elif name == "validate":
-            note = ", ".join(f"{d} {v['seconds']}s" + (" HELD BACK" if v.get("held_back") else "")
-                             for d, v in (s.get("departments") or {}).items())
+            note = ", ".join(
+                f"{d} {v['seconds']}s" + (" HELD BACK" if v.get("held_back") else "")
+                for d, v in (s.get("departments") or {}).items()
+            )
         if s.get("exit_code"):
             note = f"FAILED exit {s['exit_code']}"
-        rows.append([name, _num(s.get("seconds")), _num(s.get("cpu_s")),
-                     _num(s["peak_rss_gb"]), _num(s.get("process_s")), note])
-    rows.append(["**total** (excl. start)", _num(pipe["total_s"]), _num(pipe["total_cpu_s"]),
-                 _num(pipe["peak_rss_gb"]), _num(pipe["total_process_s"]),
-                 "peak = max over stages"])
+        rows.append(
+            [
+                name,
+                _num(s.get("seconds")),
+                _num(s.get("cpu_s")),
+                _num(s["peak_rss_gb"]),
+                _num(s.get("process_s")),
+                note,
+            ]
+        )
+    rows.append(
+        [
+            "**total** (excl. start)",
+            _num(pipe["total_s"]),
+            _num(pipe["total_cpu_s"]),
+            _num(pipe["peak_rss_gb"]),
+            _num(pipe["total_process_s"]),
+            "peak = max over stages",
+        ]
+    )
     return rows
 
 
 def _link_rows(groups: dict[str, dict[str, Any]]) -> list[list[Any]]:
-    return [[k, v["records"], v["linked"], v["wrong"], v["precision"], v["recall"], v["f1"],
-             v["review_share"], v["no_clue_linked"]] for k, v in groups.items()]
+    return [
+        [
+            k,
+            v["records"],
+            v["linked"],
+            v["wrong"],
+            v["precision"],
+            v["recall"],
+            v["f1"],
+            v["review_share"],
+            v["no_clue_linked"],
+        ]
+        for k, v in groups.items()
+    ]
 
 
-LINK_HEAD = ["group", "records", "linked", "wrong", "precision", "recall", "F1", "review share",
-             "no-clue linked"]
+LINK_HEAD = [
+    "group",
+    "records",
+    "linked",
+    "wrong",
+    "precision",
+    "recall",
+    "F1",
+    "review share",
+    "no-clue linked",
+]
 
 
 def accuracy_md(acc: dict[str, Any]) -> str:
@@ -82,38 +120,79 @@ def accuracy_md(acc: dict[str, Any]) -> str:
     parts = [
         f"Linking (targets: precision ≥ {LINK_TARGETS['precision']}, recall ≥ "
         f"{LINK_TARGETS['recall']}, review < 1%):",
-        "", table(LINK_HEAD, _link_rows({"all": link["all"], **link["by_department"]})), "",
-        "By match method:", "", table(LINK_HEAD, _link_rows(link["by_match_method"])), "",
+        "",
+        table(LINK_HEAD, _link_rows({"all": link["all"], **link["by_department"]})),
+        "",
+        "By match method:",
+        "",
+        table(LINK_HEAD, _link_rows(link["by_match_method"])),
+        "",
     ]
     codes = acc.get("scoring")
     if codes:
-        parts += [f"Scoring, published warnings vs truth/reasons (target ≥ {CODE_TARGET}). "
-                  "*blind*: misses (fn) / false alarms (fp) in households that have a record "
-                  "about a member with no identity clue (blank id) that was left unlinked; "
-                  "*linkable*: the figures without those.", "",
-                  table(["code", "true", "published", "fp", "fn", "precision", "recall",
-                         "fp blind", "fn blind", "precision linkable", "recall linkable"],
-                        [[c, v["true"], v["published"], v["fp"], v["fn"], v["precision"],
-                          v["recall"], v.get("fp_blind"), v.get("fn_blind"),
-                          v.get("precision_linkable"), v.get("recall_linkable")]
-                         for c, v in codes.items()]), ""]
+        parts += [
+            f"Scoring, published warnings vs truth/reasons (target ≥ {CODE_TARGET}). "
+            "*blind*: misses (fn) / false alarms (fp) in households that have a record "
+            "about a member with no identity clue (blank id) that was left unlinked; "
+            "*linkable*: the figures without those.",
+            "",
+            table(
+                [
+                    "code",
+                    "true",
+                    "published",
+                    "fp",
+                    "fn",
+                    "precision",
+                    "recall",
+                    "fp blind",
+                    "fn blind",
+                    "precision linkable",
+                    "recall linkable",
+                ],
+                [
+                    [
+                        c,
+                        v["true"],
+                        v["published"],
+                        v["fp"],
+                        v["fn"],
+                        v["precision"],
+                        v["recall"],
+                        v.get("fp_blind"),
+                        v.get("fn_blind"),
+                        v.get("precision_linkable"),
+                        v.get("recall_linkable"),
+                    ]
+                    for c, v in codes.items()
+                ],
+            ),
+            "",
+        ]
     return "\n".join(parts)
 
 
 def pipeline_md(res: dict[str, Any]) -> str:
     data = res["data"]
     pipe, floor = res["pipeline"], res.get("floor", {})
-    head = (f"{res['people']:,} roster people, {sum(data['rows'].values()):,} rows, "
-            f"{data['input_mb']} MB of UTF-8 CSV (generated in {data['generate_s']} s + "
-            f"{data['write_s']} s written, peak {data['peak_rss_gb']} GB).")
-    parts = [head, "",
-             table(["stage", "wall s", "cpu s", "peak RSS GB", "process s", "notes"],
-                   stage_rows(pipe)), ""]
+    head = (
+        f"{res['people']:,} roster people, {sum(data['rows'].values()):,} rows, "
+        f"{data['input_mb']} MB of UTF-8 CSV (generated in {data['generate_s']} s + "
+        f"{data['write_s']} s written, peak {data['peak_rss_gb']} GB)."
+    )
+    parts = [
+        head,
+        "",
+        table(["stage", "wall s", "cpu s", "peak RSS GB", "process s", "notes"], stage_rows(pipe)),
+        "",
+    ]
     if floor.get("seconds") is not None:
-        parts.append(f"Floor (DuckDB alone: read the CSVs, exact join on the id as delivered, "
-                     f"materialized): **{floor['seconds']} s**, peak {floor['peak_rss_gb']} GB; "
-                     f"pipeline/floor = **{res.get('ratio_vs_floor', 'n/a')}x** "
-                     f"(target ≤ {FLOOR_RATIO}x).")
+        parts.append(
+            f"Floor (DuckDB alone: read the CSVs, exact join on the id as delivered, "
+            f"materialized): **{floor['seconds']} s**, peak {floor['peak_rss_gb']} GB; "
+            f"pipeline/floor = **{res.get('ratio_vs_floor', 'n/a')}x** "
+            f"(target ≤ {FLOOR_RATIO}x)."
+        )
     elif floor:
         parts.append(f"Floor failed: exit {floor.get('exit_code')}.")
     parts.append("")
@@ -127,8 +206,11 @@ def pipeline_text(res: dict[str, Any]) -> str:
     """The console view: the same tables as BENCHMARKS.md."""
     out = pipeline_md(res)
     targets = res.get("targets") or {}
-    return out + "\n" + "\n".join(f"target {k}: {'holds' if v else 'DOES NOT HOLD'}"
-                                  for k, v in targets.items())
+    return (
+        out
+        + "\n"
+        + "\n".join(f"target {k}: {'holds' if v else 'DOES NOT HOLD'}" for k, v in targets.items())
+    )
 
 
 # --------------------------------------------------------------------------- acceptance
@@ -150,17 +232,31 @@ def _accuracy_rows(docs: dict[tuple[str, str], dict[str, Any]]) -> list[list[Any
         ok = None
         if link:
             ok = link[key] < goal if key == "review_share" else link[key] >= goal
-        rows.append([f"linking {key} {sign} {goal}", "county100k",
-                     link[key] if link else "not measured", _mark(ok)])
+        rows.append(
+            [
+                f"linking {key} {sign} {goal}",
+                "county100k",
+                link[key] if link else "not measured",
+                _mark(ok),
+            ]
+        )
     codes: dict[str, Any] = acc.get("scoring") or {}
-    keys = [("precision", ""), ("recall", ""), ("precision_linkable", "(informative) "),
-            ("recall_linkable", "(informative) ")]
+    keys = [
+        ("precision", ""),
+        ("recall", ""),
+        ("precision_linkable", "(informative) "),
+        ("recall_linkable", "(informative) "),
+    ]
     for key, prefix in keys:
         worst = min(codes.items(), key=lambda kv: kv[1].get(key, 1.0)) if codes else None
-        rows.append([f"{prefix}every reason code {key.replace('_', ' ')} ≥ {CODE_TARGET}",
-                     "county100k",
-                     f"min {worst[1].get(key)} ({worst[0]})" if worst else "not measured",
-                     _mark(worst[1].get(key, 0.0) >= CODE_TARGET if worst else None)])
+        rows.append(
+            [
+                f"{prefix}every reason code {key.replace('_', ' ')} ≥ {CODE_TARGET}",
+                "county100k",
+                f"min {worst[1].get(key)} ({worst[0]})" if worst else "not measured",
+                _mark(worst[1].get(key, 0.0) >= CODE_TARGET if worst else None),
+            ]
+        )
     return rows
 
 
@@ -175,25 +271,40 @@ def _scale_rows(docs: dict[tuple[str, str], dict[str, Any]]) -> list[list[Any]]:
     p_total, c_total = _total(prov), _total(_pipe(docs, "city"))
     peak = float(prov["pipeline"]["peak_rss_gb"]) if prov and p_total is not None else None
     rows: list[list[Any]] = [
-        ["province total < 15 min", "province",
-         f"{p_total} s" if p_total is not None else _why_missing(prov),
-         _mark(p_total < PROVINCE_S if p_total is not None else None)],
-        ["province peak < 12 GB", "province",
-         f"{peak} GB" if peak is not None else _why_missing(prov),
-         _mark(peak < PROVINCE_GB if peak is not None else None)],
+        [
+            "province total < 15 min",
+            "province",
+            f"{p_total} s" if p_total is not None else _why_missing(prov),
+            _mark(p_total < PROVINCE_S if p_total is not None else None),
+        ],
+        [
+            "province peak < 12 GB",
+            "province",
+            f"{peak} GB" if peak is not None else _why_missing(prov),
+            _mark(peak < PROVINCE_GB if peak is not None else None),
+        ],
     ]
     for size in SIZE_ORDER:
         res = _pipe(docs, size)
         if res and "ratio_vs_floor" in res:
             within = res["ratio_vs_floor"] <= FLOOR_RATIO
-            verdict = (_mark(within) if size == "province"
-                       else f"({'within' if within else 'over'}; judged at province)")
-            rows.append([f"total ≤ {FLOOR_RATIO}x floor", size, f"{res['ratio_vs_floor']}x",
-                         verdict])
+            verdict = (
+                _mark(within)
+                if size == "province"
+                else f"({'within' if within else 'over'}; judged at province)"
+            )
+            rows.append(
+                [f"total ≤ {FLOOR_RATIO}x floor", size, f"{res['ratio_vs_floor']}x", verdict]
+            )
     ratio = round(p_total / c_total, 2) if p_total is not None and c_total else None
-    rows.append(["city → province time ratio ≤ 6", "city, province",
-                 f"{ratio:.2f}" if ratio is not None else "not measured",
-                 _mark(ratio <= SCALE_RATIO if ratio is not None else None)])
+    rows.append(
+        [
+            "city → province time ratio ≤ 6",
+            "city, province",
+            f"{ratio:.2f}" if ratio is not None else "not measured",
+            _mark(ratio <= SCALE_RATIO if ratio is not None else None),
+        ]
+    )
     return rows
 
 
@@ -225,12 +336,17 @@ def _flat(prefix: str, value: Any, out: list[tuple[str, Any]], depth: int = 0) -
 def topic_md(doc: dict[str, Any]) -> str:
     res = doc["result"]
     if "linker" in res and "all" in res.get("linker", {}):
-        res = {**{k: v for k, v in res.items() if k not in ("linker", "exact", "splink")},
-               "linker.all": res["linker"]["all"],
-               "linker.by_department": res["linker"]["by_department"],
-               "exact.all": res.get("exact", {}).get("all"),
-               **({"splink": {k: v for k, v in res["splink"].items() if k != "sweep"}}
-                  if "splink" in res else {})}
+        res = {
+            **{k: v for k, v in res.items() if k not in ("linker", "exact", "splink")},
+            "linker.all": res["linker"]["all"],
+            "linker.by_department": res["linker"]["by_department"],
+            "exact.all": res.get("exact", {}).get("all"),
+            **(
+                {"splink": {k: v for k, v in res["splink"].items() if k != "sweep"}}
+                if "splink" in res
+                else {}
+            ),
+        }
     rows: list[tuple[str, Any]] = []
     _flat("", res, rows)
     return "\n".join(f"- `{k}`: {_cell(v)}" for k, v in rows)
@@ -248,9 +364,11 @@ def load_results(results: Path = RESULTS) -> dict[tuple[str, str], dict[str, Any
 
 
 def _machine_line(m: dict[str, Any]) -> str:
-    return (f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB ({m['available_gb']} GB free), "
-            f"load {m['load_average']}; Python {m['python']}, duckdb {m['duckdb']}, "
-            f"polars {m['polars']}, pyarrow {m['pyarrow']}; {m['date']}")
+    return (
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB ({m['available_gb']} GB free), "
+        f"load {m['load_average']}; Python {m['python']}, duckdb {m['duckdb']}, "
+        f"polars {m['polars']}, pyarrow {m['pyarrow']}; {m['date']}"
+    )
 
 
 INTRO = """# Benchmarks
@@ -282,23 +400,37 @@ noisy, CPU seconds less so.
 
 def render(results: Path = RESULTS) -> str:
     docs = load_results(results)
-    parts = [INTRO, "## Machine", "", f"Rendered on: {_machine_line(machine_info())}", "",
-             "## Acceptance targets", "",
-             table(["target", "judged at", "measured", "verdict"], acceptance_rows(docs)), ""]
+    parts = [
+        INTRO,
+        "## Machine",
+        "",
+        f"Rendered on: {_machine_line(machine_info())}",
+        "",
+        "## Acceptance targets",
+        "",
+        table(["target", "judged at", "measured", "verdict"], acceptance_rows(docs)),
+        "",
+    ]
     notes = results / NOTES
     if notes.exists():
         parts += [notes.read_text(encoding="utf-8").rstrip(), ""]
-    sizes = sorted({s for s, _ in docs}, key=lambda s: SIZE_ORDER.index(s)
-                   if s in SIZE_ORDER else 99)
+    sizes = sorted(
+        {s for s, _ in docs}, key=lambda s: SIZE_ORDER.index(s) if s in SIZE_ORDER else 99
+    )
     for size in sizes:
         parts.append(f"## {size}")
         parts.append("")
-        for (s, topic), doc in sorted(docs.items(), key=lambda kv: (kv[0][1] != "pipeline",
-                                                                    kv[0][1])):
+        for (s, topic), doc in sorted(
+            docs.items(), key=lambda kv: (kv[0][1] != "pipeline", kv[0][1])
+        ):
             if s != size:
                 continue
-            parts += [f"### {topic} ({doc['people']:,} people, {doc['seconds']} s)", "",
-                      f"Measured on: {_machine_line(doc['machine'])}", ""]
+            parts += [
+                f"### {topic} ({doc['people']:,} people, {doc['seconds']} s)",
+                "",
+                f"Measured on: {_machine_line(doc['machine'])}",
+                "",
+            ]
             res = doc["result"]
             if "error" in res:
                 parts += [f"FAILED: `{res['error'][:300]}`", ""]

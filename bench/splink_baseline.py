@@ -28,8 +28,9 @@ import duckdb
 THRESHOLDS = (0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999, 0.9999999)
 
 
-def _inputs(con: duckdb.DuckDBPyConnection, departments: Sequence[str],
-            max_records: int | None) -> None:
+def _inputs(
+    con: duckdb.DuckDBPyConnection, departments: Sequence[str], max_records: int | None
+) -> None:
     """``sp_roster`` and ``sp_records`` with Splink's column names (not timed)."""
     con.execute(
         "CREATE OR REPLACE TABLE sp_roster AS SELECT person_ref AS unique_id, "
@@ -92,7 +93,8 @@ def train_and_predict(con: duckdb.DuckDBPyConnection) -> tuple[str, float, float
     linker.training.estimate_probability_two_random_records_match([block_on("id")], recall=0.9)
     linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("name_key", "birth"))
+        block_on("name_key", "birth")
+    )
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("id"))
     t1 = time.perf_counter()
     pairs = linker.inference.predict(threshold_match_probability=0.1)
@@ -126,31 +128,43 @@ def _sweep(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             "SELECT count(*), count(*) FILTER (WHERE p >= ?), "
             "count(*) FILTER (WHERE p >= ? AND right_person), count(*) FILTER (WHERE relevant), "
             "count(*) FILTER (WHERE relevant AND p >= ? AND right_person), 0, "
-            "count(*) FILTER (WHERE p >= ? AND NOT clue) FROM sp_scored", [th, th, th, th]
+            "count(*) FILTER (WHERE p >= ? AND NOT clue) FROM sp_scored",
+            [th, th, th, th],
         ).fetchone()
         records, linked, right, relevant, found, _, noclue = (int(v or 0) for v in row or ())
         precision = right / linked if linked else 1.0
         recall = found / relevant if relevant else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out.append({
-            "threshold": th, "records": records, "linked": linked, "wrong": linked - right,
-            "precision": round(precision, 5), "recall": round(recall, 5), "f1": round(f1, 5),
-            "review_share": 0.0, "no_clue_linked": noclue,
-        })
+        out.append(
+            {
+                "threshold": th,
+                "records": records,
+                "linked": linked,
+                "wrong": linked - right,
+                "precision": round(precision, 5),
+                "recall": round(recall, 5),
+                "f1": round(f1, 5),
+                "review_share": 0.0,
+                "no_clue_linked": noclue,
+            }
+        )
     return out
 
 
-def run_on(con: duckdb.DuckDBPyConnection, departments: Sequence[str],
-           max_records: int | None = None) -> dict[str, Any]:
+def run_on(
+    con: duckdb.DuckDBPyConnection, departments: Sequence[str], max_records: int | None = None
+) -> dict[str, Any]:
     """Splink on the benchmark's ``roster`` / ``rec_<dept>`` / ``truth`` tables in ``con``."""
     _inputs(con, departments, max_records)
     _, train_s, predict_s = train_and_predict(con)
     sweep = _sweep(con)
     best = max(sweep, key=lambda f: f["f1"])
     return {
-        "seconds": round(train_s + predict_s, 2), "train_s": round(train_s, 2),
+        "seconds": round(train_s + predict_s, 2),
+        "train_s": round(train_s, 2),
         "predict_s": round(predict_s, 2),
         "pairs": int(con.execute("SELECT count(*) FROM sp_pairs").fetchall()[0][0]),
-        "threshold": best["threshold"], "quality": best,
+        "threshold": best["threshold"],
+        "quality": best,
         "sweep": [(f["threshold"], f["precision"], f["recall"], f["f1"]) for f in sweep],
     }

@@ -26,17 +26,33 @@ REVIEW_ORDER = "department, record_id, candidate_rank, person_ref"
 MEMORY_LIMIT = "6GB"
 BATCH_ROWS = 500_000
 
-LINKS_SCHEMA = pa.schema([
-    ("department", pa.string()), ("record_id", pa.string()), ("person_ref", pa.string()),
-    ("id_number", pa.string()), ("household_id", pa.string()), ("match_status", pa.string()),
-    ("match_method", pa.string()), ("match_score", pa.float64()), ("source_file", pa.string()),
-    ("source_line", pa.int64()),
-])
-REVIEW_SCHEMA = pa.schema([
-    ("department", pa.string()), ("record_id", pa.string()), ("candidate_rank", pa.int64()),
-    ("person_ref", pa.string()), ("id_number", pa.string()), ("household_id", pa.string()),
-    ("match_method", pa.string()), ("match_score", pa.float64()), ("why", pa.string()),
-])
+LINKS_SCHEMA = pa.schema(
+    [
+        ("department", pa.string()),
+        ("record_id", pa.string()),
+        ("person_ref", pa.string()),
+        ("id_number", pa.string()),
+        ("household_id", pa.string()),
+        ("match_status", pa.string()),
+        ("match_method", pa.string()),
+        ("match_score", pa.float64()),
+        ("source_file", pa.string()),
+        ("source_line", pa.int64()),
+    ]
+)
+REVIEW_SCHEMA = pa.schema(
+    [
+        ("department", pa.string()),
+        ("record_id", pa.string()),
+        ("candidate_rank", pa.int64()),
+        ("person_ref", pa.string()),
+        ("id_number", pa.string()),
+        ("household_id", pa.string()),
+        ("match_method", pa.string()),
+        ("match_score", pa.float64()),
+        ("why", pa.string()),
+    ]
+)
 
 
 def _write_sorted(

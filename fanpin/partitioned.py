@@ -222,9 +222,7 @@ def score_partition(
         return None
     roster = pl.read_parquet(roster_files, hive_partitioning=False)
     links = _scan_part(_score_in(ctx, "links"), index, ctx.links)
-    records = {
-        d: _scan_part(_score_in(ctx, d), index, ctx.staged(d)) for d in departments
-    }
+    records = {d: _scan_part(_score_in(ctx, d), index, ctx.staged(d)) for d in departments}
     warnings = stages.warnings_for(ctx, roster, records, links)
     return str(write_frame(warnings, _score_out(ctx, index), private=True))
 

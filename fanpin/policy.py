@@ -178,8 +178,16 @@ def parse_profile(data: Any, label: str = "<profile>") -> Profile:
     root = ctx.mapping(
         data,
         "",
-        required={"name", "region", "period", "counties", "dibao_standards", "parameters",
-                  "levels", "codes"},
+        required={
+            "name",
+            "region",
+            "period",
+            "counties",
+            "dibao_standards",
+            "parameters",
+            "levels",
+            "codes",
+        },
         optional={"notices"},
     )
     name = ctx.text(root["name"], "name")
@@ -264,14 +272,19 @@ class _Ctx:
             "int": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
             "number": isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
             "bool": isinstance(value, bool),
-            "ints": isinstance(value, list) and bool(value)
+            "ints": isinstance(value, list)
+            and bool(value)
             and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value),
             "level": value in LEVELS,
         }[kind]
         if not ok:
-            expected = {"int": "a non-negative integer", "number": "a non-negative number",
-                        "bool": "true or false", "ints": "a non-empty list of integers",
-                        "level": f"one of {', '.join(LEVELS)}"}[kind]
+            expected = {
+                "int": "a non-negative integer",
+                "number": "a non-negative number",
+                "bool": "true or false",
+                "ints": "a non-empty list of integers",
+                "level": f"one of {', '.join(LEVELS)}",
+            }[kind]
             self.fail(key, f"must be {expected}")
         return tuple(value) if kind == "ints" else value
 
@@ -316,16 +329,18 @@ def _counties(ctx: _Ctx, node: Any) -> dict[str, str]:
     return out
 
 
-def _standards(
-    ctx: _Ctx, node: Any, counties: Mapping[str, str]
-) -> tuple[DibaoStandard, ...]:
+def _standards(ctx: _Ctx, node: Any, counties: Mapping[str, str]) -> tuple[DibaoStandard, ...]:
     if not isinstance(node, list) or not node:
         ctx.fail("dibao_standards", "must be a non-empty list")
     out: list[DibaoStandard] = []
     for i, entry in enumerate(node):
         key = f"dibao_standards[{i}]"
-        m = ctx.mapping(entry, key, required={"county_code", "area_type", "amount",
-                                              "effective_from"}, optional=_PROVENANCE_KEYS)
+        m = ctx.mapping(
+            entry,
+            key,
+            required={"county_code", "area_type", "amount", "effective_from"},
+            optional=_PROVENANCE_KEYS,
+        )
         ctx.record_provenance(m, key)
         county = str(m["county_code"])
         if county not in counties:
@@ -335,9 +350,15 @@ def _standards(
         amount = ctx.typed(m["amount"], f"{key}.amount", "number")
         if amount <= 0:
             ctx.fail(f"{key}.amount", "must be above zero")
-        out.append(DibaoStandard(county, str(m["area_type"]), float(amount),
-                                 _as_date(ctx, m["effective_from"], f"{key}.effective_from"),
-                                 ctx.provenance[key]))
+        out.append(
+            DibaoStandard(
+                county,
+                str(m["area_type"]),
+                float(amount),
+                _as_date(ctx, m["effective_from"], f"{key}.effective_from"),
+                ctx.provenance[key],
+            )
+        )
     seen = {(s.county_code, s.area_type, s.effective_from) for s in out}
     if len(seen) != len(out):
         ctx.fail("dibao_standards", "has two entries for the same county, area type and date")
@@ -381,8 +402,12 @@ def _codes(ctx: _Ctx, node: Any, params: Parameters) -> dict[str, CodeSpec]:
 
 def _code(ctx: _Ctx, node: Any, code: str, params: Parameters) -> CodeSpec:
     key = f"codes.{code}"
-    m = ctx.mapping(node, key, required={"label", "kind", "weight", "actions", "clauses",
-                                         "source"}, optional={"min_level"})
+    m = ctx.mapping(
+        node,
+        key,
+        required={"label", "kind", "weight", "actions", "clauses", "source"},
+        optional={"min_level"},
+    )
     source = ctx.text(m["source"], f"{key}.source")
     ctx.provenance[key] = source
     kind = ctx.text(m["kind"], f"{key}.kind")
@@ -424,6 +449,7 @@ def _clauses(ctx: _Ctx, node: Any, key: str) -> tuple[Clause, ...]:
     out = []
     for i, entry in enumerate(node):
         m = ctx.mapping(entry, f"{key}[{i}]", required={"ref", "text"})
-        out.append(Clause(ctx.text(m["ref"], f"{key}[{i}].ref"),
-                          ctx.text(m["text"], f"{key}[{i}].text")))
+        out.append(
+            Clause(ctx.text(m["ref"], f"{key}[{i}].ref"), ctx.text(m["text"], f"{key}[{i}].text"))
+        )
     return tuple(out)

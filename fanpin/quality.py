@@ -52,11 +52,10 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
+from great_expectations.execution_engine import pandas_execution_engine  # noqa: E402
 from great_expectations.expectations.expectation_configuration import (  # noqa: E402
     ExpectationConfiguration,
 )
-
-from great_expectations.execution_engine import pandas_execution_engine  # noqa: E402
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 # GX fingerprints every in-memory batch below 1 GB by hashing each cell (about a quarter of
@@ -133,7 +132,10 @@ _GX_LOCK = threading.Lock()
 
 
 def _gx_validate(
-    context: Any, frame: Any, name: str, expectations: Sequence[Mapping[str, Any]],
+    context: Any,
+    frame: Any,
+    name: str,
+    expectations: Sequence[Mapping[str, Any]],
     parameters: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
     """Validate one pandas frame; one result per expectation, in suite order (serialised)."""
@@ -142,7 +144,10 @@ def _gx_validate(
 
 
 def _gx_validate_unlocked(
-    context: Any, frame: Any, name: str, expectations: Sequence[Mapping[str, Any]],
+    context: Any,
+    frame: Any,
+    name: str,
+    expectations: Sequence[Mapping[str, Any]],
     parameters: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
     """GX returns results in its own order, so they are matched back by the ids GX assigns."""
@@ -228,8 +233,11 @@ def _missing_column_result(expectation: Mapping[str, Any], missing: list[str]) -
 
 
 def _validate_rows(
-    df: pl.DataFrame, department: str, expectations: Sequence[Mapping[str, Any]],
-    parameters: Mapping[str, Any], chunk_rows: int,
+    df: pl.DataFrame,
+    department: str,
+    expectations: Sequence[Mapping[str, Any]],
+    parameters: Mapping[str, Any],
+    chunk_rows: int,
 ) -> list[dict[str, Any]]:
     """Row-level expectations over the named columns only, chunked above `chunk_rows`."""
     offered = available_columns(df.columns)
@@ -239,8 +247,11 @@ def _validate_rows(
     if runnable:
         narrow = select_for_validation(df, columns)
         key = next(
-            (e["kwargs"]["column"] for e in runnable
-             if e["type"] == "expect_column_values_to_be_unique"),
+            (
+                e["kwargs"]["column"]
+                for e in runnable
+                if e["type"] == "expect_column_values_to_be_unique"
+            ),
             None,
         )
         context = _context()
@@ -262,13 +273,16 @@ def _validate_rows(
 
 
 def _validate_schema(
-    df: pl.DataFrame, department: str, expectations: Sequence[Mapping[str, Any]],
+    df: pl.DataFrame,
+    department: str,
+    expectations: Sequence[Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
     """Schema expectations on a zero-row frame with every column: no data is converted."""
     if not expectations:
         return []
-    return _gx_validate(_context(), df.head(0).to_pandas(), f"{department}-schema",
-                        expectations, {})
+    return _gx_validate(
+        _context(), df.head(0).to_pandas(), f"{department}-schema", expectations, {}
+    )
 
 
 def _entry(expectation: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,8 +313,12 @@ def _hold_back_reasons(entries: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def validate_department(
-    df: pl.DataFrame, department: str, suites_dir: Path, run_date: date,
-    *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    df: pl.DataFrame,
+    department: str,
+    suites_dir: Path,
+    run_date: date,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> dict[str, Any]:
     """Validate one staged department frame against its suite; counts-only result for the manifest.
 
@@ -354,7 +372,9 @@ def _gx_result(result: Mapping[str, Any]) -> tuple[ValidationResultIdentifier, A
         ExpectationValidationResult(
             success=entry["success"],
             expectation_config=ExpectationConfiguration(
-                type=entry["type"], kwargs=entry["kwargs"], severity=entry["severity"],
+                type=entry["type"],
+                kwargs=entry["kwargs"],
+                severity=entry["severity"],
                 meta={"severity": entry["severity"]},
             ),
             result={k: v for k, v in entry["observed"].items() if k in OBSERVED_KEYS},
@@ -376,8 +396,10 @@ def _gx_result(result: Mapping[str, Any]) -> tuple[ValidationResultIdentifier, A
         meta={
             "run_id": run_id,
             "active_batch_definition": {
-                "datasource_name": _DATASOURCE, "data_connector_name": "fluent",
-                "data_asset_name": department, "batch_identifiers": {},
+                "datasource_name": _DATASOURCE,
+                "data_connector_name": "fluent",
+                "data_asset_name": department,
+                "batch_identifiers": {},
             },
             "batch_spec": {},
             "held_back": bool(result["held_back"]),
@@ -396,8 +418,7 @@ def _read_results(results: Path | Iterable[Mapping[str, Any]]) -> list[Mapping[s
     """Result dicts, given directly or as a folder of `<department>.json` result files."""
     if isinstance(results, Path):
         return [
-            json.loads(path.read_text(encoding="utf-8"))
-            for path in sorted(results.glob("*.json"))
+            json.loads(path.read_text(encoding="utf-8")) for path in sorted(results.glob("*.json"))
         ]
     return list(results)
 

@@ -49,14 +49,22 @@ class RunState:
     def record_ingest(self, department: str, result: Any) -> None:
         """Keep a department's ingest outcome; a crashed task becomes a failed department."""
         if isinstance(result, BaseException):
-            result = {"department": department, "status": "failed",
-                      "errors": [f"ingest crashed: {type(result).__name__}"], "files": []}
+            result = {
+                "department": department,
+                "status": "failed",
+                "errors": [f"ingest crashed: {type(result).__name__}"],
+                "files": [],
+            }
         self.ingest[department] = result
 
     def record_validation(self, department: str, result: Any) -> None:
         if isinstance(result, BaseException):
-            result = {"department": department, "success": False, "held_back": True,
-                      "held_back_reasons": [f"validation crashed: {type(result).__name__}"]}
+            result = {
+                "department": department,
+                "success": False,
+                "held_back": True,
+                "held_back_reasons": [f"validation crashed: {type(result).__name__}"],
+            }
         self.validation[department] = result
 
     def delivered(self) -> list[str]:
@@ -65,7 +73,9 @@ class RunState:
 
     def accepted(self) -> list[str]:
         """Delivered departments that passed their critical expectations."""
-        return [d for d in self.delivered() if not self.validation.get(d, {}).get("held_back", True)]
+        return [
+            d for d in self.delivered() if not self.validation.get(d, {}).get("held_back", True)
+        ]
 
     def roster_ok(self) -> bool:
         return "roster" in self.accepted()
@@ -76,7 +86,10 @@ def code_version() -> str:
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
         return f"{__version__}+{out.stdout.strip()}"
     except (OSError, subprocess.SubprocessError):
@@ -95,7 +108,9 @@ def start(ctx: RunContext, requested: list[str] | None) -> RunState:
     schemas = load_schemas(ctx.config.schemas)
     unknown = sorted(set(requested or []) - set(schemas))
     if unknown:
-        raise ValueError(f"unknown department(s): {', '.join(unknown)}; known: {', '.join(schemas)}")
+        raise ValueError(
+            f"unknown department(s): {', '.join(unknown)}; known: {', '.join(schemas)}"
+        )
     key = hash_key(ctx)
     cleanup_stale(ctx.output)
     checkpoint("start:locked")
@@ -105,9 +120,11 @@ def start(ctx: RunContext, requested: list[str] | None) -> RunState:
 
 
 def _jsonable(result: Any) -> dict[str, Any]:
+    """A plain JSON-able dict of a stage result (dates and paths as text)."""
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return json.loads(json.dumps(dataclasses.asdict(result), default=str))
-    return json.loads(json.dumps(result, default=str))
+        result = dataclasses.asdict(result)
+    plain: dict[str, Any] = json.loads(json.dumps(result, default=str))
+    return plain
 
 
 def ingest(ctx: RunContext, department: str, reuse: bool) -> dict[str, Any]:
@@ -127,8 +144,11 @@ def ingest(ctx: RunContext, department: str, reuse: bool) -> dict[str, Any]:
     )
     result["reused"] = False
     if schema.kind == "roster" and ctx.staged(department).exists():
-        write_frame(add_person_ref(pl.read_parquet(ctx.staged(department))),
-                    ctx.staged(department), private=True)
+        write_frame(
+            add_person_ref(pl.read_parquet(ctx.staged(department))),
+            ctx.staged(department),
+            private=True,
+        )
     write_text(json.dumps(result, ensure_ascii=False), stats_path, private=True)
     checkpoint(f"ingest:{department}")
     return result
@@ -143,7 +163,9 @@ def validate(ctx: RunContext, department: str) -> dict[str, Any]:
     present = pl.read_parquet_schema(ctx.staged(department))
     frame = pl.read_parquet(ctx.staged(department), columns=[c for c in present if c in needed])
     result = validate_department(frame, department, ctx.config.expectations, ctx.run_date)
-    write_text(json.dumps(result, ensure_ascii=False, default=str), ctx.quality(department), private=True)
+    write_text(
+        json.dumps(result, ensure_ascii=False, default=str), ctx.quality(department), private=True
+    )
     return dict(result)
 
 
@@ -205,7 +227,9 @@ def _add_worklists(pub: Publication, warnings: pl.DataFrame, roster: pl.DataFram
         pub.add("restricted/worklists", part.drop("county_code", "town"), sub)
 
 
-def _render_report(ctx: RunContext, manifest: dict[str, Any], warnings: pl.DataFrame) -> Path | None:
+def _render_report(
+    ctx: RunContext, manifest: dict[str, Any], warnings: pl.DataFrame
+) -> Path | None:
     from fanpin.report import render_report
 
     make_dirs(ctx.report_dir, private=True)
@@ -246,13 +270,25 @@ def publish(ctx: RunContext, state: RunState) -> dict[str, Any]:
     pub = Publication(run_date=ctx.run_date)
     rel = f"report/run_date={ctx.run_date.isoformat()}"
     docs = _data_docs(ctx)
-    manifest = build_manifest_for(ctx, state, warnings, resolved, pub.version,
-                                  f"{rel}/report.html", f"{rel}/data-docs/index.html" if docs else None)
+    manifest = build_manifest_for(
+        ctx,
+        state,
+        warnings,
+        resolved,
+        pub.version,
+        f"{rel}/report.html",
+        f"{rel}/data-docs/index.html" if docs else None,
+    )
     report = _render_report(ctx, manifest, warnings)
     pub.add("published/warnings", warnings)
     pub.add("published/runs", manifest_frame(manifest))
     pub.add("published/quality", quality_frame(state.validation))
-    pub.add("published/matching", pl.DataFrame(state.matching) if state.matching else match_summary(pl.scan_parquet(ctx.links)))
+    pub.add(
+        "published/matching",
+        pl.DataFrame(state.matching)
+        if state.matching
+        else match_summary(pl.scan_parquet(ctx.links)),
+    )
     pub.add("restricted/links", ctx.links)
     pub.add("restricted/review", ctx.review)
     quarantine = _quarantine_frame(ctx, list(state.schemas))
@@ -264,18 +300,30 @@ def publish(ctx: RunContext, state: RunState) -> dict[str, Any]:
     if docs is not None:
         _add_tree(pub, docs.parent if docs.is_file() else docs, "report", "data-docs")
     checkpoint("publish:start")
-    final = publish_version(ctx.output, pub, json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
+    final = publish_version(
+        ctx.output, pub, json.dumps(manifest, ensure_ascii=False, indent=2, default=str)
+    )
     manifest["message"] = _message(ctx, manifest, final)
     return manifest
 
 
 def build_manifest_for(
-    ctx: RunContext, state: RunState, warnings: pl.DataFrame, resolved: int, version: str,
-    report_path: str | None, data_docs_path: str | None,
+    ctx: RunContext,
+    state: RunState,
+    warnings: pl.DataFrame,
+    resolved: int,
+    version: str,
+    report_path: str | None,
+    data_docs_path: str | None,
 ) -> dict[str, Any]:
     return build_manifest(
-        ctx, state, warnings=warning_counts(warnings, resolved), failed=False,
-        code_version=code_version(), version=version, report_path=report_path,
+        ctx,
+        state,
+        warnings=warning_counts(warnings, resolved),
+        failed=False,
+        code_version=code_version(),
+        version=version,
+        report_path=report_path,
         data_docs_path=data_docs_path,
     )
 
@@ -293,18 +341,28 @@ def _message(ctx: RunContext, manifest: dict[str, Any], final: Path) -> str:
         f"  this version:         {final}",
     ]
     if manifest["parameters"]["dev_key"]:
-        lines.append("  NOTE: person keys use the DEVELOPMENT key (sample data only); "
-                     "set FANPIN_HASH_KEY for real data")
+        lines.append(
+            "  NOTE: person keys use the DEVELOPMENT key (sample data only); "
+            "set FANPIN_HASH_KEY for real data"
+        )
     return "\n".join(lines)
 
 
 def fail(ctx: RunContext, state: RunState, reason: str) -> dict[str, Any]:
     """Record a run that cannot publish: the previous published run stays as it was."""
-    manifest = build_manifest(ctx, state, warnings=warning_counts(pl.DataFrame(
-        schema={"risk_level": pl.Utf8, "status": pl.Utf8}), 0), failed=True, code_version=code_version())
+    manifest = build_manifest(
+        ctx,
+        state,
+        warnings=warning_counts(pl.DataFrame(schema={"risk_level": pl.Utf8, "status": pl.Utf8}), 0),
+        failed=True,
+        code_version=code_version(),
+    )
     manifest["message"] = f"fanpin run {ctx.run_date} failed: {reason}; nothing was published"
-    write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
-               ctx.work / "manifest.json", private=True)
+    write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, default=str),
+        ctx.work / "manifest.json",
+        private=True,
+    )
     return manifest
 
 
@@ -315,20 +373,26 @@ def create_artifacts(manifest: dict[str, Any]) -> None:
     w = manifest["warnings"]
     depts = "\n".join(
         f"| {d['label']} {d['department']} | {'yes' if d['delivered'] else 'no'} | "
-        f"{'HELD BACK' if d['held_back'] else 'ok'} | {d['rows_loaded']} | {d['rows_quarantined']} |"
+        f"{'HELD BACK' if d['held_back'] else 'ok'} | "
+        f"{d['rows_loaded']} | {d['rows_quarantined']} |"
         for d in manifest["departments"]
     )
+    levels = f"red {w['red']}, orange {w['orange']}, yellow {w['yellow']}"
     create_markdown_artifact(
         key="fanpin-run-summary",
         markdown=(
             f"# fanpin {manifest['run_date']}: {manifest['status']}\n\n"
-            f"Warnings: **{w['total']}** (red {w['red']}, orange {w['orange']}, yellow {w['yellow']}); "
+            f"Warnings: **{w['total']}** ({levels}); "
             f"new {w['new']}, continuing {w['continuing']}, resolved {w['resolved']}.\n\n"
-            "| department | delivered | validation | rows loaded | quarantined |\n|---|---|---|---|---|\n"
+            "| department | delivered | validation | rows loaded | quarantined |\n"
+            "|---|---|---|---|---|\n"
             f"{depts}\n"
         ),
         description="fanpin nightly run summary",
     )
     if manifest["matching"]:
-        create_table_artifact(key="fanpin-match-summary", table=manifest["matching"],
-                              description="records per department, status and method")
+        create_table_artifact(
+            key="fanpin-match-summary",
+            table=manifest["matching"],
+            description="records per department, status and method",
+        )

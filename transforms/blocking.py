@@ -50,10 +50,7 @@ def windows_cover_one_edit(windows: Sequence[tuple[int, int]]) -> bool:
 
 def exact_id_join(records: str, roster: str, clue_column: str) -> str:
     """FROM clause: records joined to roster people carrying exactly that valid id."""
-    return (
-        f"FROM {records} r JOIN {roster} p "
-        f"ON p.id_norm = r.{quote_ident(clue_column)}"
-    )
+    return f"FROM {records} r JOIN {roster} p ON p.id_norm = r.{quote_ident(clue_column)}"
 
 
 def fuzzy_id_candidates_sql(
@@ -123,10 +120,7 @@ def name_birth_join(residual: str, roster: str) -> str:
     The name key alone is a poor block (张伟 has thousands of namesakes in a
     county); with the birth date the blocks hold a handful of people.
     """
-    return (
-        f"FROM {residual} r JOIN {roster} p "
-        "ON p.name_key = r.name_key AND p.birth = r.birth"
-    )
+    return f"FROM {residual} r JOIN {roster} p ON p.name_key = r.name_key AND p.birth = r.birth"
 
 
 def no_space_sql(column: str) -> str:

@@ -18,8 +18,13 @@ import polars as pl
 from fanpin.policy import Profile
 from transforms.masking import mask_id, mask_name
 
-DEPARTMENT_LABELS = {"health": "卫健", "medical": "医保", "housing": "住建", "disability": "残联",
-                     "roster": "民政名册"}
+DEPARTMENT_LABELS = {
+    "health": "卫健",
+    "medical": "医保",
+    "housing": "住建",
+    "disability": "残联",
+    "roster": "民政名册",
+}
 KIND_LABELS = {"assist": "帮扶", "verify": "核查"}
 LEVEL_LABELS = {"red": "红", "orange": "橙", "yellow": "黄"}
 RELATION_ORDER = ["户主", "配偶", "子女", "父母", "孙子女", "兄弟姐妹", "其他"]
@@ -49,11 +54,15 @@ def explain_household(
         lines += ["", "本次运行未对该户预警。"]
         return "\n".join(lines) + "\n"
     row = warning.row(0, named=True)
-    who = {m["person_key"]: f"{m['relation']} {m['shown_name']}"
-           for m in members.iter_rows(named=True)}
+    who = {
+        m["person_key"]: f"{m['relation']} {m['shown_name']}" for m in members.iter_rows(named=True)
+    }
     level = row["risk_level"]
-    lines += ["", f"预警等级：{LEVEL_LABELS.get(level, level)}（{level}），"
-                  f"风险分 {row['risk_score']}/100", "预警原因："]
+    lines += [
+        "",
+        f"预警等级：{LEVEL_LABELS.get(level, level)}（{level}），风险分 {row['risk_score']}/100",
+        "预警原因：",
+    ]
     for i, reason in enumerate(row["reasons"], start=1):
         lines += _reason_lines(i, reason, who, profile)
     lines += ["", "建议措施：" + "、".join(row["suggested_actions"])]
@@ -74,18 +83,22 @@ def _members(roster: pl.DataFrame | pl.LazyFrame, household_id: str, unmask: boo
         lf.with_columns(
             shown_name.fill_null("（无姓名）").alias("shown_name"),
             shown_id.fill_null("（无身份证号）").alias("shown_id"),
-            pl.col("relation").replace_strict(
-                {r: i for i, r in enumerate(RELATION_ORDER)}, default=len(RELATION_ORDER),
+            pl.col("relation")
+            .replace_strict(
+                {r: i for i, r in enumerate(RELATION_ORDER)},
+                default=len(RELATION_ORDER),
                 return_dtype=pl.Int8,
-            ).alias("_rel"),
+            )
+            .alias("_rel"),
         )
         .sort("_rel", "person_ref", nulls_last=True)
         .collect()
     )
 
 
-def _header(household_id: str, members: pl.DataFrame, profile: Profile,
-            run_date: date) -> list[str]:
+def _header(
+    household_id: str, members: pl.DataFrame, profile: Profile, run_date: date
+) -> list[str]:
     head = members.row(0, named=True)
     county = head["county_code"]
     standard = profile.standards_on(run_date).get((county, head["area_type"]))
@@ -101,9 +114,11 @@ def _header(household_id: str, members: pl.DataFrame, profile: Profile,
         lines.append(f"人均月收入 {_money(income)} 元；本政策无该区县、城乡类别在用的低保标准")
     else:
         ratio = "" if income is None else f"，为标准的 {income / standard:.2f} 倍"
-        lines.append(f"人均月收入 {_money(income)} 元；低保标准 {_money(standard)} 元{ratio}；"
-                     f"低保边缘线 {_money(standard * profile.params.margin_multiple)} 元"
-                     f"（{profile.params.margin_multiple:g} 倍）")
+        lines.append(
+            f"人均月收入 {_money(income)} 元；低保标准 {_money(standard)} 元{ratio}；"
+            f"低保边缘线 {_money(standard * profile.params.margin_multiple)} 元"
+            f"（{profile.params.margin_multiple:g} 倍）"
+        )
     return lines
 
 
@@ -114,8 +129,9 @@ def _member_lines(members: pl.DataFrame) -> list[str]:
     return lines
 
 
-def _reason_lines(i: int, reason: Mapping[str, Any], who: Mapping[str, str],
-                  profile: Profile) -> list[str]:
+def _reason_lines(
+    i: int, reason: Mapping[str, Any], who: Mapping[str, str], profile: Profile
+) -> list[str]:
     spec = profile.codes[reason["code"]]
     person = who.get(reason["person_key"], "全户") if reason["person_key"] else "全户"
     evidence = [DEPARTMENT_LABELS.get(reason["department"], reason["department"])]

@@ -76,8 +76,14 @@ CHECK_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ROSTER_VIEW: Final = "lk_roster_in"
 # Record columns the tiers after the big pass read (carried for open rows only).
 OPEN_COLUMNS: Final = (
-    "name_norm", "name_key", "id_clean", "id_norm", "id_birth", "id_upgraded",
-    "cert_id_clean", "cert_id_norm",
+    "name_norm",
+    "name_key",
+    "id_clean",
+    "id_norm",
+    "id_birth",
+    "id_upgraded",
+    "cert_id_clean",
+    "cert_id_norm",
 )
 
 RECORD_COLUMNS: Final[dict[str, str]] = {
@@ -147,7 +153,12 @@ class MatchingConfig:
     head_member_min_level: int = 2
     fuzzy_max_edits: int = 1
     fuzzy_windows: tuple[tuple[int, int], ...] = (
-        (0, 4), (3, 7), (6, 10), (9, 13), (12, 16), (15, 18),
+        (0, 4),
+        (3, 7),
+        (6, 10),
+        (9, 13),
+        (12, 16),
+        (15, 18),
     )
     fuzzy_birth_min_level: int = 2
     name_birth_require_area: bool = True
@@ -243,9 +254,7 @@ def _register(con: duckdb.DuckDBPyConnection, source: Table, view: str) -> None:
         con.register(view, source)
 
 
-def _select_columns(
-    con: duckdb.DuckDBPyConnection, view: str, wanted: Mapping[str, str]
-) -> str:
+def _select_columns(con: duckdb.DuckDBPyConnection, view: str, wanted: Mapping[str, str]) -> str:
     """Select list of ``wanted`` columns; the absent ones become typed nulls."""
     present = {d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description}
     cols = []
@@ -292,9 +301,7 @@ def _repaired_id_sql(clean: str) -> str:
     )
 
 
-def _roster_steps(
-    r: str, roster_cols: str, windows: Sequence[tuple[int, int]]
-) -> list[Step]:
+def _roster_steps(r: str, roster_cols: str, windows: Sequence[tuple[int, int]]) -> list[Step]:
     """Roster once per connection: join key, birth, area, duplicate counts; narrow key table.
 
     ``key_id`` is the valid id, else the repaired one; ``birth`` / ``area`` come from
@@ -530,8 +537,7 @@ def _household_steps(
     pairs = (
         f"CREATE OR REPLACE TEMP TABLE {p}{tier}_pairs AS "
         f"SELECT DISTINCT r.record_id, p.person_ref, p.household_id, p.id_number, "
-        f"'{method}' AS method, {level} AS name_level "
-        + blocking.household_join(src, f"{r}roster")
+        f"'{method}' AS method, {level} AS name_level " + blocking.household_join(src, f"{r}roster")
     )
     min_level = cfg.head_member_min_level
     verdict = (
@@ -662,9 +668,7 @@ def _name_birth_steps(p: str, r: str, cfg: MatchingConfig) -> list[Step]:
         "SELECT r.record_id, 'id' AS clue, p.person_ref, p.household_id, p.id_number, "
         f"'name_birth' AS method, {level} AS name_level, ({area_ok}) AS area_ok, "
         f"coalesce(levenshtein(r.clue_id, p.id_clean) <= {int(cfg.name_birth_max_id_edits)}, "
-        "false) AS id_close "
-        + blocking.name_birth_join(f"{p}nb_residual", f"{r}roster")
-        + ")"
+        "false) AS id_close " + blocking.name_birth_join(f"{p}nb_residual", f"{r}roster") + ")"
     )
     return [Step(f"{p}nb_residual", residual), Step(f"{p}nb_pairs", pairs)]
 
@@ -698,7 +702,8 @@ def _name_address_steps(p: str, r: str, cfg: MatchingConfig, with_address: bool)
         "AND address IS NOT NULL)"
     )
     wanted = (
-        "true" if cfg.name_address_relation is None
+        "true"
+        if cfg.name_address_relation is None
         else f"coalesce(relation = {_sql_text(cfg.name_address_relation)}, false)"
     )
     base = float(cfg.tier_base["name_address"])
@@ -775,8 +780,7 @@ def _assembly_steps(p: str, department: str, noclue: bool = False) -> list[Step]
         ]
     )
     review_sources = " UNION ALL ".join(
-        "SELECT record_id, person_ref, household_id, id_number, method, score, why "
-        f"FROM {p}{t}"
+        f"SELECT record_id, person_ref, household_id, id_number, method, score, why FROM {p}{t}"
         for t in (
             "exact_slow_review",
             "household_review",
@@ -854,15 +858,12 @@ def link_steps(
     steps.append(_exact_pairs_step(p, r, config, with_cert))
     steps += _verdict_steps(p, "exact_slow", f"{p}exact_pairs", "duplicate_roster_id")
     steps.append(_member_exact_step(p, r, config))
-    steps += _household_steps(p, r, "household", f"{p}exact_slow_anchors", "head_id_member",
-                              config)
+    steps += _household_steps(p, r, "household", f"{p}exact_slow_anchors", "head_id_member", config)
     steps.append(_conflict_review_step(p))
     steps.append(_broken_step(p, with_cert))
     steps += _fuzzy_steps(p, r, config)
     steps += _verdict_steps(p, "fuzzy", f"{p}fuzzy_pairs", "fuzzy_ambiguous")
-    steps += _household_steps(
-        p, r, "name_household", f"{p}fuzzy_anchors", "name_household", config
-    )
+    steps += _household_steps(p, r, "name_household", f"{p}fuzzy_anchors", "name_household", config)
     steps += _name_birth_steps(p, r, config)
     steps += _verdict_steps(p, "nb", f"{p}nb_pairs", "name_birth_ambiguous")
     steps += _name_address_steps(p, r, config, with_address)
@@ -898,16 +899,17 @@ def _roster_fingerprint(
     return f"lk_roster_{digest}_"
 
 
-def _prepare_roster(
-    con: duckdb.DuckDBPyConnection, roster: Table, config: MatchingConfig
-) -> str:
+def _prepare_roster(con: duckdb.DuckDBPyConnection, roster: Table, config: MatchingConfig) -> str:
     """Prepared roster tables for ``roster`` (reused across departments); their prefix."""
     _register(con, roster, ROSTER_VIEW)
     roster_cols = _select_columns(con, ROSTER_VIEW, ROSTER_COLUMNS)
     r = _roster_fingerprint(con, roster, f"{roster_cols}|{config.fuzzy_windows}")
-    if r is not None and con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"{r}keys"]
-    ).fetchall()[0][0]:
+    if (
+        r is not None
+        and con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"{r}keys"]
+        ).fetchall()[0][0]
+    ):
         return r
     r = r or "lk_roster_"
     _register(con, roster, f"{r}in")

@@ -33,9 +33,7 @@ def mask_name(expr: pl.Expr) -> pl.Expr:
     Expects a normalized name (`name_norm`: middle dots unified to `·`); null stays null.
     """
     masked = (
-        expr.str.split(MIDDLE_DOT)
-        .list.eval(_mask_name_part(pl.element()))
-        .list.join(MIDDLE_DOT)
+        expr.str.split(MIDDLE_DOT).list.eval(_mask_name_part(pl.element())).list.join(MIDDLE_DOT)
     )
     return pl.when(expr.is_null()).then(pl.lit(None, pl.Utf8)).otherwise(masked)
 
@@ -53,6 +51,10 @@ def mask_id(expr: pl.Expr) -> pl.Expr:
         expr.str.slice(-4, 4),
     )
     short = pl.lit(_STARS).str.slice(0, n.cast(pl.Int64))
-    return pl.when(expr.is_null()).then(pl.lit(None, pl.Utf8)).when(n >= 11).then(long).otherwise(
-        short
+    return (
+        pl.when(expr.is_null())
+        .then(pl.lit(None, pl.Utf8))
+        .when(n >= 11)
+        .then(long)
+        .otherwise(short)
     )

@@ -60,9 +60,7 @@ def suite_columns(expectations: Sequence[Mapping[str, object]]) -> set[str]:
 def available_columns(schema_names: Sequence[str]) -> set[str]:
     """Columns a frame with these names can offer: its own plus the derivable ones."""
     present = set(schema_names)
-    derivable = {
-        name for name, (sources, _) in DERIVED_COLUMNS.items() if set(sources) <= present
-    }
+    derivable = {name for name, (sources, _) in DERIVED_COLUMNS.items() if set(sources) <= present}
     return present | derivable
 
 
@@ -94,7 +92,8 @@ def select_for_validation(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Dat
     derived = [
         DERIVED_COLUMNS[name][1]
         for name in wanted
-        if name not in present and name in DERIVED_COLUMNS
+        if name not in present
+        and name in DERIVED_COLUMNS
         and set(DERIVED_COLUMNS[name][0]) <= present
     ]
     widened = frame.with_columns(derived) if derived else frame

@@ -35,9 +35,21 @@ REASON_SCHEMA: dict[str, pl.DataType] = {
 }
 
 ROSTER_COLUMNS: tuple[str, ...] = (
-    "household_id", "person_ref", "person_key", "relation", "id_birth", "county_code", "town",
-    "village", "category", "area_type", "household_size", "monthly_income_per_capita",
-    "enrolled_on", "living_subsidy", "nursing_subsidy",
+    "household_id",
+    "person_ref",
+    "person_key",
+    "relation",
+    "id_birth",
+    "county_code",
+    "town",
+    "village",
+    "category",
+    "area_type",
+    "household_size",
+    "monthly_income_per_capita",
+    "enrolled_on",
+    "living_subsidy",
+    "nursing_subsidy",
 )
 
 #: The staged columns each rule reads, per department (docs/stages.md, schemas/<dept>.yaml).
@@ -103,20 +115,22 @@ def prepare_inputs(
     roster_lf = _require(roster.lazy(), ROSTER_COLUMNS, "roster")
     households = _households(roster_lf, profile, run_date)
     members = roster_lf.select(
-        "person_ref", "person_key", "household_id", "id_birth", "enrolled_on",
-        pl.col("living_subsidy").cast(pl.Boolean), pl.col("nursing_subsidy").cast(pl.Boolean),
+        "person_ref",
+        "person_key",
+        "household_id",
+        "id_birth",
+        "enrolled_on",
+        pl.col("living_subsidy").cast(pl.Boolean),
+        pl.col("nursing_subsidy").cast(pl.Boolean),
     ).join(
         households.select("household_id", "category", "monthly_income_per_capita", "standard"),
-        on="household_id", how="left",
+        on="household_id",
+        how="left",
     )
-    good_links = _require(links.lazy(), ("department", "record_id", "person_ref",
-                                         "match_status"), "links").filter(
-        pl.col("match_status") == "linked"
-    )
-    linked = {
-        dept: _link(records.get(dept), dept, good_links, members)
-        for dept in RECORD_COLUMNS
-    }
+    good_links = _require(
+        links.lazy(), ("department", "record_id", "person_ref", "match_status"), "links"
+    ).filter(pl.col("match_status") == "linked")
+    linked = {dept: _link(records.get(dept), dept, good_links, members) for dept in RECORD_COLUMNS}
     start = months_before(run_date, profile.params.window_months)
     # Materialized once: every rule reads these, and re-planning the roster joins per rule
     # costs more than holding them (measured in bench/scoring.py).
@@ -147,9 +161,16 @@ def _households(roster: pl.LazyFrame, profile: Profile, run_date: date) -> pl.La
     )
     return (
         roster.select(
-            "household_id", "county_code", "town", "village", "category", "area_type",
-            "household_size", pl.col("monthly_income_per_capita").cast(pl.Float64),
-            (pl.col("relation") != HEAD).fill_null(True).alias("_not_head"), "person_ref",
+            "household_id",
+            "county_code",
+            "town",
+            "village",
+            "category",
+            "area_type",
+            "household_size",
+            pl.col("monthly_income_per_capita").cast(pl.Float64),
+            (pl.col("relation") != HEAD).fill_null(True).alias("_not_head"),
+            "person_ref",
         )
         .sort("household_id", "_not_head", "person_ref", nulls_last=True)
         .unique("household_id", keep="first", maintain_order=True)
@@ -274,18 +295,27 @@ def deceased_member(inp: RuleInputs) -> pl.LazyFrame:
     ).join(inp.members.select("person_ref", "enrolled_on", "category"), on="person_ref")
     funeral = inp.profile.params.tekun_funeral_months
     detail = pl.concat_str(
-        pl.lit("卫健死亡登记 "), _ymd(pl.col("event_date")),
-        pl.lit("，名册纳入时间 "), _ymd(pl.col("enrolled_on")).fill_null("不详"),
+        pl.lit("卫健死亡登记 "),
+        _ymd(pl.col("event_date")),
+        pl.lit("，名册纳入时间 "),
+        _ymd(pl.col("enrolled_on")).fill_null("不详"),
         pl.when(pl.col("event_date") < pl.col("enrolled_on"))
-        .then(pl.lit("（死亡早于纳入时间：名册有误）")).otherwise(pl.lit("")),
+        .then(pl.lit("（死亡早于纳入时间：名册有误）"))
+        .otherwise(pl.lit("")),
         pl.when(pl.col("category") == TEKUN)
         .then(pl.lit(f"；特困人员丧葬费用按 {funeral} 个月基本生活标准补贴"))
         .otherwise(pl.lit("")),
         pl.lit("：待遇须重新核定或停发"),
     )
-    return _emit(deaths, "DECEASED_MEMBER", department=pl.lit("health"), detail=detail,
-                 person_ref=pl.col("person_ref"), record_id=pl.col("record_id"),
-                 day=pl.col("event_date"))
+    return _emit(
+        deaths,
+        "DECEASED_MEMBER",
+        department=pl.lit("health"),
+        detail=detail,
+        person_ref=pl.col("person_ref"),
+        record_id=pl.col("record_id"),
+        day=pl.col("event_date"),
+    )
 
 
 def medical_burden(inp: RuleInputs) -> pl.LazyFrame:
@@ -298,38 +328,62 @@ def medical_burden(inp: RuleInputs) -> pl.LazyFrame:
     window = f"（{inp.window_start + timedelta(days=1)}至{inp.run_date}）"
     per_member = (
         spent.group_by("household_id", "person_ref")
-        .agg(pl.col("out_of_pocket").sum().round(2).alias("oop"), pl.len().alias("n"),
-             pl.col("settled_on").max().alias("last"))
+        .agg(
+            pl.col("out_of_pocket").sum().round(2).alias("oop"),
+            pl.len().alias("n"),
+            pl.col("settled_on").max().alias("last"),
+        )
         .filter(pl.col("oop") >= p.medical_burden_line)
     )
     member_detail = pl.concat_str(
-        pl.lit(f"{p.window_months}个月内{window}个人负担合计 "), yuan(pl.col("oop")),
-        pl.lit(" 元（"), pl.col("n").cast(pl.Utf8),
+        pl.lit(f"{p.window_months}个月内{window}个人负担合计 "),
+        yuan(pl.col("oop")),
+        pl.lit(" 元（"),
+        pl.col("n").cast(pl.Utf8),
         pl.lit(f" 笔结算），不低于医疗负担线 {_num(p.medical_burden_line)} 元"),
     )
-    income_window = (
-        pl.col("monthly_income_per_capita") * pl.col("household_size") * p.window_months
-    )
+    income_window = pl.col("monthly_income_per_capita") * pl.col("household_size") * p.window_months
     line = (income_window * p.household_medical_share).round(2)
     per_household = (
         spent.group_by("household_id")
-        .agg(pl.col("out_of_pocket").sum().round(2).alias("oop"), pl.len().alias("n"),
-             pl.col("settled_on").max().alias("last"))
+        .agg(
+            pl.col("out_of_pocket").sum().round(2).alias("oop"),
+            pl.len().alias("n"),
+            pl.col("settled_on").max().alias("last"),
+        )
         .join(inp.households, on="household_id")
         .filter((pl.col("monthly_income_per_capita") > 0) & (pl.col("oop") >= line))
     )
     household_detail = pl.concat_str(
-        pl.lit(f"家庭{p.window_months}个月内{window}个人负担合计 "), yuan(pl.col("oop")),
-        pl.lit(" 元（"), pl.col("n").cast(pl.Utf8), pl.lit(" 笔结算），不低于家庭同期收入 "),
-        yuan(income_window), pl.lit(f" 元的 {_num(p.household_medical_share * 100)}%"),
+        pl.lit(f"家庭{p.window_months}个月内{window}个人负担合计 "),
+        yuan(pl.col("oop")),
+        pl.lit(" 元（"),
+        pl.col("n").cast(pl.Utf8),
+        pl.lit(" 笔结算），不低于家庭同期收入 "),
+        yuan(income_window),
+        pl.lit(f" 元的 {_num(p.household_medical_share * 100)}%"),
     )
-    return pl.concat([
-        _emit(per_member, "MEDICAL_BURDEN", department=pl.lit("medical"), detail=member_detail,
-              person_ref=pl.col("person_ref"), day=pl.col("last"), amount=pl.col("oop")),
-        _emit(per_household, "MEDICAL_BURDEN", department=pl.lit("medical"),
-              detail=household_detail, day=pl.col("last"), amount=pl.col("oop")),
-    ])
-
+    return pl.concat(
+        [
+            _emit(
+                per_member,
+                "MEDICAL_BURDEN",
+                department=pl.lit("medical"),
+                detail=member_detail,
+                person_ref=pl.col("person_ref"),
+                day=pl.col("last"),
+                amount=pl.col("oop"),
+            ),
+            _emit(
+                per_household,
+                "MEDICAL_BURDEN",
+                department=pl.lit("medical"),
+                detail=household_detail,
+                day=pl.col("last"),
+                amount=pl.col("oop"),
+            ),
+        ]
+    )
 
 
 def severe_illness(inp: RuleInputs) -> pl.LazyFrame:
@@ -338,31 +392,47 @@ def severe_illness(inp: RuleInputs) -> pl.LazyFrame:
     health = _dept(inp, "health")
     if health is not None:
         major = health.filter((pl.col("event_type") == "重大疾病") & _in_window(inp, "event_date"))
-        parts.append(_emit(
-            major, "SEVERE_ILLNESS", department=pl.lit("health"),
-            detail=pl.concat_str(pl.lit("卫健重大疾病记录 "), _ymd(pl.col("event_date"))),
-            person_ref=pl.col("person_ref"), record_id=pl.col("record_id"),
-            day=pl.col("event_date"),
-        ))
+        parts.append(
+            _emit(
+                major,
+                "SEVERE_ILLNESS",
+                department=pl.lit("health"),
+                detail=pl.concat_str(pl.lit("卫健重大疾病记录 "), _ymd(pl.col("event_date"))),
+                person_ref=pl.col("person_ref"),
+                record_id=pl.col("record_id"),
+                day=pl.col("event_date"),
+            )
+        )
     medical = _dept(inp, "medical")
     if medical is not None:
         need = inp.profile.params.severe_illness_inpatient_count
         stays = (
             medical.filter((pl.col("visit_type") == "住院") & _in_window(inp, "settled_on"))
             .group_by("household_id", "person_ref")
-            .agg(pl.len().alias("n"), pl.col("total_cost").sum().alias("cost"),
-                 pl.col("settled_on").max().alias("last"))
+            .agg(
+                pl.len().alias("n"),
+                pl.col("total_cost").sum().alias("cost"),
+                pl.col("settled_on").max().alias("last"),
+            )
             .filter(pl.col("n") >= need)
         )
-        parts.append(_emit(
-            stays, "SEVERE_ILLNESS", department=pl.lit("medical"),
-            detail=pl.concat_str(
-                pl.lit(f"{inp.profile.params.window_months}个月内住院结算 "),
-                pl.col("n").cast(pl.Utf8), pl.lit(f" 次（不少于 {need} 次），医疗总费用合计 "),
-                yuan(pl.col("cost")), pl.lit(" 元"),
-            ),
-            person_ref=pl.col("person_ref"), day=pl.col("last"), amount=pl.col("cost"),
-        ))
+        parts.append(
+            _emit(
+                stays,
+                "SEVERE_ILLNESS",
+                department=pl.lit("medical"),
+                detail=pl.concat_str(
+                    pl.lit(f"{inp.profile.params.window_months}个月内住院结算 "),
+                    pl.col("n").cast(pl.Utf8),
+                    pl.lit(f" 次（不少于 {need} 次），医疗总费用合计 "),
+                    yuan(pl.col("cost")),
+                    pl.lit(" 元"),
+                ),
+                person_ref=pl.col("person_ref"),
+                day=pl.col("last"),
+                amount=pl.col("cost"),
+            )
+        )
     return pl.concat(parts)
 
 
@@ -377,8 +447,9 @@ def _valid_certificates(inp: RuleInputs) -> pl.LazyFrame | None:
 
 
 def _cert_text() -> pl.Expr:
-    return pl.concat_str(pl.col("disability_type"), pl.lit("残疾"),
-                         _grade_word(pl.col("disability_grade")))
+    return pl.concat_str(
+        pl.col("disability_type"), pl.lit("残疾"), _grade_word(pl.col("disability_grade"))
+    )
 
 
 def _grade34_mental() -> pl.Expr:
@@ -394,9 +465,12 @@ def severe_disability(inp: RuleInputs) -> pl.LazyFrame:
         return empty_reasons()
     severe = certs.filter(pl.col("disability_grade").is_in([1, 2]) | _grade34_mental())
     return _emit(
-        severe, "SEVERE_DISABILITY", department=pl.lit("disability"),
+        severe,
+        "SEVERE_DISABILITY",
+        department=pl.lit("disability"),
         detail=pl.concat_str(pl.lit("残疾人证有效："), _cert_text()),
-        person_ref=pl.col("person_ref"), record_id=pl.col("record_id"),
+        person_ref=pl.col("person_ref"),
+        record_id=pl.col("record_id"),
         day=pl.col("issued_on"),
     )
 
@@ -430,10 +504,14 @@ def subsidy_gap(inp: RuleInputs) -> pl.LazyFrame:
         .unique(["person_ref", "_subsidy"], keep="first", maintain_order=True)
     )
     return _emit(
-        gaps, "SUBSIDY_GAP", department=pl.lit("disability"),
-        detail=pl.concat_str(pl.lit("持有效残疾人证（"), _cert_text(),
-                             pl.lit("），未领取"), pl.col("_subsidy")),
-        person_ref=pl.col("person_ref"), record_id=pl.col("record_id"),
+        gaps,
+        "SUBSIDY_GAP",
+        department=pl.lit("disability"),
+        detail=pl.concat_str(
+            pl.lit("持有效残疾人证（"), _cert_text(), pl.lit("），未领取"), pl.col("_subsidy")
+        ),
+        person_ref=pl.col("person_ref"),
+        record_id=pl.col("record_id"),
         day=pl.col("issued_on"),
     )
 
@@ -446,8 +524,9 @@ def unsafe_housing(inp: RuleInputs) -> pl.LazyFrame:
     latest = (
         housing.filter(pl.col("appraised_on") <= inp.run_date)
         .with_columns(
-            pl.col("safety_grade").replace_strict(HOUSING_SEVERITY, default=0,
-                                                  return_dtype=pl.Int8).alias("_severity"),
+            pl.col("safety_grade")
+            .replace_strict(HOUSING_SEVERITY, default=0, return_dtype=pl.Int8)
+            .alias("_severity"),
         )
         .filter(pl.col("appraised_on") == pl.col("appraised_on").max().over("household_id"))
         .with_columns(pl.len().over("household_id").alias("_same_day"))
@@ -456,22 +535,35 @@ def unsafe_housing(inp: RuleInputs) -> pl.LazyFrame:
         .filter(pl.col("safety_grade").is_in(list(UNSAFE_GRADES)))
     )
     detail = pl.concat_str(
-        pl.lit("最近一次房屋安全鉴定 "), _ymd(pl.col("appraised_on")), pl.lit("："),
-        pl.col("safety_grade"), pl.lit("级危房"),
+        pl.lit("最近一次房屋安全鉴定 "),
+        _ymd(pl.col("appraised_on")),
+        pl.lit("："),
+        pl.col("safety_grade"),
+        pl.lit("级危房"),
         pl.when(pl.col("_same_day") > 1)
-        .then(pl.lit("（同日多份鉴定，按最差等级）")).otherwise(pl.lit("")),
+        .then(pl.lit("（同日多份鉴定，按最差等级）"))
+        .otherwise(pl.lit("")),
     )
-    return _emit(latest, "UNSAFE_HOUSING", department=pl.lit("housing"), detail=detail,
-                 person_ref=pl.col("person_ref"), record_id=pl.col("record_id"),
-                 day=pl.col("appraised_on"))
+    return _emit(
+        latest,
+        "UNSAFE_HOUSING",
+        department=pl.lit("housing"),
+        detail=detail,
+        person_ref=pl.col("person_ref"),
+        record_id=pl.col("record_id"),
+        day=pl.col("appraised_on"),
+    )
 
 
 def _income_vs(multiple: float, label: str) -> pl.Expr:
     """'人均月收入 X 元，低保标准 S 元，<label> M 元（k 倍）' for roster-figure details."""
     return pl.concat_str(
-        pl.lit("名册人均月收入 "), yuan(pl.col("monthly_income_per_capita")),
-        pl.lit(" 元，低保标准 "), yuan(pl.col("standard")),
-        pl.lit(f" 元，{label} "), yuan(pl.col("standard") * multiple),
+        pl.lit("名册人均月收入 "),
+        yuan(pl.col("monthly_income_per_capita")),
+        pl.lit(" 元，低保标准 "),
+        yuan(pl.col("standard")),
+        pl.lit(f" 元，{label} "),
+        yuan(pl.col("standard") * multiple),
         pl.lit(f" 元（{_num(multiple)} 倍）"),
     )
 
@@ -498,17 +590,31 @@ def single_person_dibao(inp: RuleInputs, severe: pl.LazyFrame) -> pl.LazyFrame:
     )
     people = (
         severe.filter(pl.col("person_ref").is_not_null())
-        .with_columns(pl.col("code").replace_strict(
-            {"SEVERE_ILLNESS": "重病", "SEVERE_DISABILITY": "重残"}, default="重病",
-            return_dtype=pl.Utf8))
+        .with_columns(
+            pl.col("code").replace_strict(
+                {"SEVERE_ILLNESS": "重病", "SEVERE_DISABILITY": "重残"},
+                default="重病",
+                return_dtype=pl.Utf8,
+            )
+        )
         .group_by("household_id", "person_ref")
         .agg(pl.col("code").unique().sort().str.join("、").alias("_why"))
     )
     hits = eligible.join(people, on="household_id", how="inner")
-    detail = pl.concat_str(_income_vs(m, "低保边缘线"), pl.lit("；成员"), pl.col("_why"),
-                           pl.lit("：可按“单人户”纳入低保"))
-    return _emit(hits, "SINGLE_PERSON_DIBAO", department=pl.lit("roster"), detail=detail,
-                 person_ref=pl.col("person_ref"), amount=pl.col("monthly_income_per_capita"))
+    detail = pl.concat_str(
+        _income_vs(m, "低保边缘线"),
+        pl.lit("；成员"),
+        pl.col("_why"),
+        pl.lit("：可按“单人户”纳入低保"),
+    )
+    return _emit(
+        hits,
+        "SINGLE_PERSON_DIBAO",
+        department=pl.lit("roster"),
+        detail=detail,
+        person_ref=pl.col("person_ref"),
+        amount=pl.col("monthly_income_per_capita"),
+    )
 
 
 def gradual_exit(inp: RuleInputs) -> pl.LazyFrame:
@@ -521,23 +627,36 @@ def gradual_exit(inp: RuleInputs) -> pl.LazyFrame:
         _income_vs(p.gradual_exit_ceiling, "渐退上限"),
         pl.lit(f"；收入超过低保标准：给予 {p.gradual_exit_months} 个月渐退期，不应立即停发"),
     )
-    return _emit(hits, "GRADUAL_EXIT", department=pl.lit("roster"), detail=detail,
-                 amount=pl.col("monthly_income_per_capita"))
+    return _emit(
+        hits,
+        "GRADUAL_EXIT",
+        department=pl.lit("roster"),
+        detail=detail,
+        amount=pl.col("monthly_income_per_capita"),
+    )
 
 
 def tekun_minor(inp: RuleInputs) -> pl.LazyFrame:
     """TEKUN_MINOR: a member of a 特困 household aged 16 or 17 (profile) on the run date."""
     p = inp.profile.params
     age = age_on(pl.col("id_birth"), inp.run_date)
-    hits = inp.members.filter(pl.col("category") == TEKUN).with_columns(age.alias("_age")).filter(
-        pl.col("_age").is_in(list(p.tekun_minor_ages))
+    hits = (
+        inp.members.filter(pl.col("category") == TEKUN)
+        .with_columns(age.alias("_age"))
+        .filter(pl.col("_age").is_in(list(p.tekun_minor_ages)))
     )
     detail = pl.concat_str(
-        pl.lit("特困供养未成年人，"), pl.col("_age").cast(pl.Utf8),
+        pl.lit("特困供养未成年人，"),
+        pl.col("_age").cast(pl.Utf8),
         pl.lit(f" 周岁：应保障至年满 {p.tekun_support_until_age} 周岁"),
     )
-    return _emit(hits, "TEKUN_MINOR", department=pl.lit("roster"), detail=detail,
-                 person_ref=pl.col("person_ref"))
+    return _emit(
+        hits,
+        "TEKUN_MINOR",
+        department=pl.lit("roster"),
+        detail=detail,
+        person_ref=pl.col("person_ref"),
+    )
 
 
 def income_margin(inp: RuleInputs) -> pl.LazyFrame:
@@ -553,8 +672,7 @@ def income_margin(inp: RuleInputs) -> pl.LazyFrame:
         .then(pl.lit("；不高于低保标准：评估纳入低保"))
         .otherwise(pl.lit("；不高于低保边缘线：应认定为低保边缘家庭")),
     )
-    return _emit(hits, "INCOME_MARGIN", department=pl.lit("roster"), detail=detail,
-                 amount=income)
+    return _emit(hits, "INCOME_MARGIN", department=pl.lit("roster"), detail=detail, amount=income)
 
 
 SIMPLE_RULES: dict[str, Callable[[RuleInputs], pl.LazyFrame]] = {

@@ -45,8 +45,7 @@ WARNING_SCHEMA: dict[str, pl.DataType] = {
     "suggested_actions": pl.List(pl.Utf8),
 }
 
-_REASON_SORT = ["household_id", "_rank", "person_key", "department", "date", "record_id",
-                "detail"]
+_REASON_SORT = ["household_id", "_rank", "person_key", "department", "date", "record_id", "detail"]
 
 
 def score_households(
@@ -78,8 +77,14 @@ def code_table(profile: Profile) -> pl.LazyFrame:
             "_weight": [s.weight for s in specs],
             "_min_level": [LEVELS.index(s.min_level) if s.min_level else 0 for s in specs],
         },
-        schema={"code": pl.Utf8, "_rank": pl.Int32, "label": pl.Utf8, "kind": pl.Utf8,
-                "_weight": pl.Int32, "_min_level": pl.Int32},
+        schema={
+            "code": pl.Utf8,
+            "_rank": pl.Int32,
+            "label": pl.Utf8,
+            "kind": pl.Utf8,
+            "_weight": pl.Int32,
+            "_min_level": pl.Int32,
+        },
     )
 
 
@@ -91,7 +96,8 @@ def action_table(profile: Profile) -> pl.LazyFrame:
         for i, action in enumerate(profile.codes[code].actions)
     ]
     return pl.LazyFrame(
-        rows, schema={"code": pl.Utf8, "_rank": pl.Int32, "_arank": pl.Int32, "action": pl.Utf8},
+        rows,
+        schema={"code": pl.Utf8, "_rank": pl.Int32, "_arank": pl.Int32, "action": pl.Utf8},
         orient="row",
     )
 
@@ -99,7 +105,10 @@ def action_table(profile: Profile) -> pl.LazyFrame:
 def level_expr(score: pl.Expr, min_level: pl.Expr, profile: Profile) -> pl.Expr:
     """Level from the cut-offs, never below the strongest `min_level` of the codes that fired."""
     by_score = (
-        pl.when(score >= profile.red_at).then(2).when(score >= profile.orange_at).then(1)
+        pl.when(score >= profile.red_at)
+        .then(2)
+        .when(score >= profile.orange_at)
+        .then(1)
         .otherwise(0)
     )
     rank = pl.max_horizontal(by_score, min_level)

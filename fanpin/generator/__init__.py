@@ -16,6 +16,13 @@ from fanpin.generator.params import (
 )
 
 __all__ = [
-    "Dataset", "GeneratorParams", "NoiseRates", "PlantParams", "PolicyParams", "VolumeParams",
-    "generate", "write_inbox", "write_truth",
+    "Dataset",
+    "GeneratorParams",
+    "NoiseRates",
+    "PlantParams",
+    "PolicyParams",
+    "VolumeParams",
+    "generate",
+    "write_inbox",
+    "write_truth",
 ]

@@ -12,8 +12,10 @@ from fanpin.generator.files import write_inbox, write_truth
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fanpin.generator",
-                                description="Generate a synthetic inbox and its truth labels.")
+    p = argparse.ArgumentParser(
+        prog="python -m fanpin.generator",
+        description="Generate a synthetic inbox and its truth labels.",
+    )
     p.add_argument("--people", type=int, required=True, help="roster size (persons)")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--run-date", type=date.fromisoformat, required=True)
@@ -32,10 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     files = write_inbox(ds, args.out, formats=args.formats)
     write_truth(ds, args.truth)
     done = time.perf_counter()
-    counts = ", ".join(f"{d}={ds.department(d).height}" for d in
-                       ("roster", "health", "medical", "housing", "disability"))
-    print(f"generated {counts}; {ds.reasons.height} reasons in "
-          f"{ds.reasons['household_id'].n_unique()} households")
+    counts = ", ".join(
+        f"{d}={ds.department(d).height}"
+        for d in ("roster", "health", "medical", "housing", "disability")
+    )
+    print(
+        f"generated {counts}; {ds.reasons.height} reasons in "
+        f"{ds.reasons['household_id'].n_unique()} households"
+    )
     print(f"generate {built - start:.1f}s, write {done - built:.1f}s, {len(files)} files")
     return 0
 

@@ -26,21 +26,61 @@ from fanpin.generator.population import Population, build_population
 from fanpin.generator.rng import stream
 
 DEPARTMENTS = ["health", "medical", "housing", "disability"]
-DATE_COLUMN = {"health": "event_date", "medical": "settled_on", "housing": "appraised_on",
-               "disability": "issued_on"}
+DATE_COLUMN = {
+    "health": "event_date",
+    "medical": "settled_on",
+    "housing": "appraised_on",
+    "disability": "issued_on",
+}
 ROSTER_COLUMNS = [
-    "household_id", "name", "id_number", "relation", "county_code", "town", "village",
-    "category", "area_type", "household_size", "monthly_income_per_capita", "enrolled_on",
-    "living_subsidy", "nursing_subsidy",
+    "household_id",
+    "name",
+    "id_number",
+    "relation",
+    "county_code",
+    "town",
+    "village",
+    "category",
+    "area_type",
+    "household_size",
+    "monthly_income_per_capita",
+    "enrolled_on",
+    "living_subsidy",
+    "nursing_subsidy",
 ]
 COLUMNS = {
-    "health": ["record_id", "name", "id_number", "event_type", "event_date", "diagnosis_code",
-               "diagnosis", "institution"],
-    "medical": ["record_id", "name", "id_number", "settled_on", "visit_type", "total_cost",
-                "fund_paid", "out_of_pocket", "institution"],
+    "health": [
+        "record_id",
+        "name",
+        "id_number",
+        "event_type",
+        "event_date",
+        "diagnosis_code",
+        "diagnosis",
+        "institution",
+    ],
+    "medical": [
+        "record_id",
+        "name",
+        "id_number",
+        "settled_on",
+        "visit_type",
+        "total_cost",
+        "fund_paid",
+        "out_of_pocket",
+        "institution",
+    ],
     "housing": ["record_id", "name", "id_number", "appraised_on", "safety_grade", "address"],
-    "disability": ["record_id", "name", "id_number", "certificate_no", "disability_type",
-                   "disability_grade", "issued_on", "status"],
+    "disability": [
+        "record_id",
+        "name",
+        "id_number",
+        "certificate_no",
+        "disability_type",
+        "disability_grade",
+        "issued_on",
+        "status",
+    ],
 }
 
 
@@ -79,8 +119,11 @@ def _with_record_ids(dept: str, frame: pl.DataFrame) -> pl.DataFrame:
     when = pl.col(DATE_COLUMN[dept])
     seq = pl.int_range(1, pl.len() + 1).cast(pl.Utf8)
     year = when.dt.year().cast(pl.Utf8)
-    ymd = (when.dt.year().cast(pl.Int64) * 10000 + when.dt.month().cast(pl.Int64) * 100
-           + when.dt.day().cast(pl.Int64)).cast(pl.Utf8)
+    ymd = (
+        when.dt.year().cast(pl.Int64) * 10000
+        + when.dt.month().cast(pl.Int64) * 100
+        + when.dt.day().cast(pl.Int64)
+    ).cast(pl.Utf8)
     record_id = {
         "health": pl.format("WJ{}{}", year, seq.str.zfill(7)),
         "medical": pl.format("YB{}{}", ymd, seq.str.zfill(8)),
@@ -94,8 +137,10 @@ def _delivered(dept: str, frame: pl.DataFrame) -> pl.DataFrame:
     """The department's canonical columns (amounts in yuan, grade as a small int)."""
     if dept == "medical":
         frame = frame.with_columns(
-            total_cost=pl.col("total_cents") / 100, fund_paid=pl.col("fund_cents") / 100,
-            out_of_pocket=pl.col("oop_cents") / 100)
+            total_cost=pl.col("total_cents") / 100,
+            fund_paid=pl.col("fund_cents") / 100,
+            out_of_pocket=pl.col("oop_cents") / 100,
+        )
     if dept == "disability":
         frame = frame.with_columns(disability_grade=pl.col("grade"))
     return frame.select(COLUMNS[dept])
@@ -104,36 +149,62 @@ def _delivered(dept: str, frame: pl.DataFrame) -> pl.DataFrame:
 def _links(dept: str, frame: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     """The truth row of each record: whose it is (null: not a roster person) and its defect."""
     owner = people.select(
-        "household_id", "roster_id",
+        "household_id",
+        "roster_id",
         true_person=pl.when(pl.col("on_roster")).then(pl.col("id_number")),
         roster_id_valid=pl.col("roster_id") == pl.col("id_number"),
     )[frame["owner"].to_numpy()]
-    return frame.select(pl.lit(dept).alias("department"), "record_id").hstack(owner).hstack(
-        frame.select("noise", "clue", "planted")).select(
-        "department", "record_id", "true_person", "household_id", "roster_id",
-        "roster_id_valid", "noise", "clue", "planted")
+    return (
+        frame.select(pl.lit(dept).alias("department"), "record_id")
+        .hstack(owner)
+        .hstack(frame.select("noise", "clue", "planted"))
+        .select(
+            "department",
+            "record_id",
+            "true_person",
+            "household_id",
+            "roster_id",
+            "roster_id_valid",
+            "noise",
+            "clue",
+            "planted",
+        )
+    )
 
 
 def _roster(pop: Population, subsidy: pl.DataFrame) -> pl.DataFrame:
     members = pop.people.head(pop.n_roster).hstack(subsidy)
     hh = pop.households.select(
-        "household_id", "category", "household_size", "enrolled_on",
-        monthly_income_per_capita=pl.col("income_cents") / 100)
-    return members.join(hh, on="household_id", how="left", maintain_order="left").with_columns(
-        id_number=pl.col("roster_id")).select(ROSTER_COLUMNS)
+        "household_id",
+        "category",
+        "household_size",
+        "enrolled_on",
+        monthly_income_per_capita=pl.col("income_cents") / 100,
+    )
+    return (
+        members.join(hh, on="household_id", how="left", maintain_order="left")
+        .with_columns(id_number=pl.col("roster_id"))
+        .select(ROSTER_COLUMNS)
+    )
 
 
-def generate(people: int, seed: int, run_date: date,
-             params: GeneratorParams | None = None) -> Dataset:
+def generate(
+    people: int, seed: int, run_date: date, params: GeneratorParams | None = None
+) -> Dataset:
     """Generate a roster of `people` persons, the department extracts and the truth."""
     params = params or GeneratorParams()
     pop = build_population(stream(seed, "population"), people, run_date, params)
-    makers = {"health": records.health, "medical": records.medical,
-              "housing": records.housing, "disability": records.disability}
+    makers = {
+        "health": records.health,
+        "medical": records.medical,
+        "housing": records.housing,
+        "disability": records.disability,
+    }
     clean = {d: makers[d](stream(seed, d), pop, run_date, params) for d in DEPARTMENTS}
     subsidy = records.subsidies(stream(seed, "subsidies"), pop, clean["disability"], params)
-    roster_truth = pop.people.head(pop.n_roster).select("person", "household_id", "birth").hstack(
-        subsidy)
+    roster_truth = (
+        pop.people.head(pop.n_roster).select("person", "household_id", "birth").hstack(subsidy)
+    )
     reasons = truth.reasons(clean, roster_truth, pop.households, run_date, params.policy)
     variants = noise.name_variants(pop.people)
     traits = noise.person_traits(pop, variants)
@@ -141,14 +212,22 @@ def generate(people: int, seed: int, run_date: date,
     links = []
     for d in DEPARTMENTS:
         ordered = _in_date_order(stream(seed, f"order:{d}"), d, clean.pop(d))  # frees the clean
-        noisy = noise.apply_noise(stream(seed, f"noise:{d}"), d, ordered, pop, variants,
-                                  traits, params.noise)
+        noisy = noise.apply_noise(
+            stream(seed, f"noise:{d}"), d, ordered, pop, variants, traits, params.noise
+        )
         noisy = _with_record_ids(d, noisy)
         frames[d] = _delivered(d, noisy)
         links.append(_links(d, noisy, pop.people))
     return Dataset(
-        run_date=run_date, seed=seed, params=params, roster=_roster(pop, subsidy),
-        health=frames["health"], medical=frames["medical"], housing=frames["housing"],
-        disability=frames["disability"], links=pl.concat(links), reasons=reasons,
+        run_date=run_date,
+        seed=seed,
+        params=params,
+        roster=_roster(pop, subsidy),
+        health=frames["health"],
+        medical=frames["medical"],
+        housing=frames["housing"],
+        disability=frames["disability"],
+        links=pl.concat(links),
+        reasons=reasons,
         people=pop.people,
     )

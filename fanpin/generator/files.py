@@ -24,28 +24,56 @@ Formats = Literal["realistic", "fast"]
 ALL = ["roster", *DEPARTMENTS]
 
 ROSTER_HEADERS = {
-    "household_id": "户编号", "name": "姓名", "id_number": "身份证号码", "relation": "与户主关系",
-    "county_code": "行政区划代码", "town": "乡镇（街道）", "village": "村（社区）",
-    "category": "救助类别", "area_type": "城乡类别", "household_size": "家庭人口数",
-    "monthly_income_per_capita": "家庭人均月收入", "enrolled_on": "纳入时间",
-    "living_subsidy": "困难残疾人生活补贴", "nursing_subsidy": "重度残疾人护理补贴",
+    "household_id": "户编号",
+    "name": "姓名",
+    "id_number": "身份证号码",
+    "relation": "与户主关系",
+    "county_code": "行政区划代码",
+    "town": "乡镇（街道）",
+    "village": "村（社区）",
+    "category": "救助类别",
+    "area_type": "城乡类别",
+    "household_size": "家庭人口数",
+    "monthly_income_per_capita": "家庭人均月收入",
+    "enrolled_on": "纳入时间",
+    "living_subsidy": "困难残疾人生活补贴",
+    "nursing_subsidy": "重度残疾人护理补贴",
 }
 HEALTH_HEADERS = {
-    "record_id": "记录编号", "name": "姓名", "id_number": "身份证号", "event_type": "事件类型",
-    "event_date": "发生日期", "diagnosis_code": "诊断编码", "diagnosis": "诊断名称",
+    "record_id": "记录编号",
+    "name": "姓名",
+    "id_number": "身份证号",
+    "event_type": "事件类型",
+    "event_date": "发生日期",
+    "diagnosis_code": "诊断编码",
+    "diagnosis": "诊断名称",
     "institution": "医疗机构",
 }
 MEDICAL_HEADERS = {
-    "record_id": "结算流水号", "name": "姓名", "id_number": "身份证号码", "settled_on": "结算日期",
-    "visit_type": "就诊类型", "total_cost": "医疗总费用", "fund_paid": "统筹基金支付",
-    "out_of_pocket": "个人负担", "institution": "定点医疗机构",
+    "record_id": "结算流水号",
+    "name": "姓名",
+    "id_number": "身份证号码",
+    "settled_on": "结算日期",
+    "visit_type": "就诊类型",
+    "total_cost": "医疗总费用",
+    "fund_paid": "统筹基金支付",
+    "out_of_pocket": "个人负担",
+    "institution": "定点医疗机构",
 }
 HOUSING_HEADERS = {
-    "record_id": "鉴定编号", "name": "户主姓名", "id_number": "户主身份证号",
-    "appraised_on": "鉴定日期", "safety_grade": "鉴定等级", "address": "房屋地址",
+    "record_id": "鉴定编号",
+    "name": "户主姓名",
+    "id_number": "户主身份证号",
+    "appraised_on": "鉴定日期",
+    "safety_grade": "鉴定等级",
+    "address": "房屋地址",
 }
-HEADERS = {"roster": ROSTER_HEADERS, "health": HEALTH_HEADERS, "medical": MEDICAL_HEADERS,
-           "housing": HOUSING_HEADERS}
+HEADERS = {
+    "roster": ROSTER_HEADERS,
+    "health": HEALTH_HEADERS,
+    "medical": MEDICAL_HEADERS,
+    "housing": HOUSING_HEADERS,
+}
 
 
 def _fresh_dir(path: Path) -> Path:
@@ -81,11 +109,14 @@ def _roster_realistic(ds: Dataset, folder: Path) -> None:
     """One xlsx per county; 攀枝花 counties write 特困 as 特困供养, 米易 writes 户主 as 本人."""
     created = datetime(ds.run_date.year, ds.run_date.month, ds.run_date.day)
     roster = ds.roster.with_columns(
-        category=pl.when(pl.col("county_code").is_in(["510411", "510421"])
-                         & (pl.col("category") == "特困")).then(pl.lit("特困供养"))
+        category=pl.when(
+            pl.col("county_code").is_in(["510411", "510421"]) & (pl.col("category") == "特困")
+        )
+        .then(pl.lit("特困供养"))
         .otherwise(pl.col("category")),
         relation=pl.when((pl.col("county_code") == "510421") & (pl.col("relation") == "户主"))
-        .then(pl.lit("本人")).otherwise(pl.col("relation")),
+        .then(pl.lit("本人"))
+        .otherwise(pl.col("relation")),
     )
     for code, (county, _, _) in vocab.COUNTIES.items():
         part = roster.filter(pl.col("county_code") == code)
@@ -105,9 +136,12 @@ def _mixed_dates(col: str, choice: pl.Series) -> pl.Expr:
     """2021-06-29, 2021/6/29, 20210629 or 2021年6月29日, by the row's choice (0..3)."""
     d = pl.col(col)
     return (
-        pl.when(choice == 0).then(d.dt.to_string("%Y-%m-%d"))
-        .when(choice == 1).then(_slash_date(col))
-        .when(choice == 2).then(d.dt.to_string("%Y%m%d"))
+        pl.when(choice == 0)
+        .then(d.dt.to_string("%Y-%m-%d"))
+        .when(choice == 1)
+        .then(_slash_date(col))
+        .when(choice == 2)
+        .then(d.dt.to_string("%Y%m%d"))
         .otherwise(pl.format("{}年{}月{}日", d.dt.year(), d.dt.month(), d.dt.day()))
     )
 
@@ -120,12 +154,17 @@ def _amount(col: str, separated: pl.Series) -> pl.Expr:
     low = (yuan % 1000).cast(pl.Utf8).str.zfill(3)
     mid = ((yuan // 1000) % 1000).cast(pl.Utf8).str.zfill(3)
     grouped = (
-        pl.when(yuan >= 1_000_000).then(pl.format("{},{},{}", yuan // 1_000_000, mid, low))
-        .when(yuan >= 1000).then(pl.format("{},{}", yuan // 1000, low))
+        pl.when(yuan >= 1_000_000)
+        .then(pl.format("{},{},{}", yuan // 1_000_000, mid, low))
+        .when(yuan >= 1000)
+        .then(pl.format("{},{}", yuan // 1000, low))
         .otherwise(yuan.cast(pl.Utf8))
     )
-    return (pl.when(separated).then(pl.format("{}.{}元", grouped, frac))
-            .otherwise(pl.format("{}.{}", yuan, frac)))
+    return (
+        pl.when(separated)
+        .then(pl.format("{}.{}元", grouped, frac))
+        .otherwise(pl.format("{}.{}", yuan, frac))
+    )
 
 
 def _health_realistic(ds: Dataset, folder: Path, rng: np.random.Generator) -> None:
@@ -134,7 +173,8 @@ def _health_realistic(ds: Dataset, folder: Path, rng: np.random.Generator) -> No
     frame = ds.health.with_columns(
         event_date=_slash_date("event_date"),
         event_type=pl.when(_pick(rng, n, 0.2) & (pl.col("event_type") == "重大疾病"))
-        .then(pl.lit("大病")).otherwise(pl.col("event_type")),
+        .then(pl.lit("大病"))
+        .otherwise(pl.col("event_type")),
     ).rename(HEALTH_HEADERS)
     (folder / "卫健事件登记.csv").write_bytes(frame.write_csv().encode("gb18030"))
 
@@ -147,10 +187,12 @@ def _medical_realistic(ds: Dataset, folder: Path, rng: np.random.Generator) -> N
     frame = ds.medical.with_columns(
         month=pl.col("settled_on").dt.strftime("%Y%m"),
         settled_on=_mixed_dates("settled_on", style),
-        total_cost=_amount("total_cost", sep), fund_paid=_amount("fund_paid", sep),
+        total_cost=_amount("total_cost", sep),
+        fund_paid=_amount("fund_paid", sep),
         out_of_pocket=_amount("out_of_pocket", sep),
         visit_type=pl.when(_pick(rng, n, 0.3) & (pl.col("visit_type") == "门诊"))
-        .then(pl.lit("普通门诊")).otherwise(pl.col("visit_type")),
+        .then(pl.lit("普通门诊"))
+        .otherwise(pl.col("visit_type")),
     )
     for (month,), part in frame.partition_by("month", as_dict=True, maintain_order=True).items():
         body = part.drop("month").rename(MEDICAL_HEADERS).write_csv()
@@ -161,13 +203,21 @@ def _housing_realistic(ds: Dataset, folder: Path, rng: np.random.Generator) -> N
     """xlsx with a title row; grades written A级, C级危房 or a bare letter."""
     n = ds.housing.height
     g = pl.col("safety_grade")
-    written = (pl.when(_pick(rng, n, 0.2)).then(g)
-               .when(g.is_in(["C", "D"]) & _pick(rng, n, 0.6)).then(g + "级危房")
-               .otherwise(g + "级"))
+    written = (
+        pl.when(_pick(rng, n, 0.2))
+        .then(g)
+        .when(g.is_in(["C", "D"]) & _pick(rng, n, 0.6))
+        .then(g + "级危房")
+        .otherwise(g + "级")
+    )
     frame = ds.housing.with_columns(safety_grade=written).rename(HOUSING_HEADERS)
     created = datetime(ds.run_date.year, ds.run_date.month, ds.run_date.day)
-    _write_xlsx(folder / "农村住房安全鉴定台账.xlsx",
-                f"{ds.run_date.year}年农村住房安全性鉴定台账", frame, created)
+    _write_xlsx(
+        folder / "农村住房安全鉴定台账.xlsx",
+        f"{ds.run_date.year}年农村住房安全性鉴定台账",
+        frame,
+        created,
+    )
 
 
 def _disability_realistic(ds: Dataset, folder: Path, rng: np.random.Generator) -> None:
@@ -176,7 +226,8 @@ def _disability_realistic(ds: Dataset, folder: Path, rng: np.random.Generator) -
     grades = pl.Series(vocab.CN_GRADES)
     frame = ds.disability.with_columns(
         disability_grade=grades.gather(ds.disability["disability_grade"].cast(pl.Int64) - 1),
-        disability_type=pl.when(_pick(rng, n, 0.5)).then(pl.col("disability_type") + "残疾")
+        disability_type=pl.when(_pick(rng, n, 0.5))
+        .then(pl.col("disability_type") + "残疾")
         .otherwise(pl.col("disability_type")),
         issued_on=pl.col("issued_on").dt.to_string("%Y-%m-%d"),
     )
@@ -202,8 +253,9 @@ def write_inbox(ds: Dataset, out_dir: str | Path, formats: Formats = "realistic"
         _health_realistic(ds, _fresh_dir(root / "health"), stream(ds.seed, "files:health"))
         _medical_realistic(ds, _fresh_dir(root / "medical"), stream(ds.seed, "files:medical"))
         _housing_realistic(ds, _fresh_dir(root / "housing"), stream(ds.seed, "files:housing"))
-        _disability_realistic(ds, _fresh_dir(root / "disability"),
-                              stream(ds.seed, "files:disability"))
+        _disability_realistic(
+            ds, _fresh_dir(root / "disability"), stream(ds.seed, "files:disability")
+        )
     else:
         raise ValueError(f"unknown formats: {formats!r}")
     return sorted(p for name in ALL for p in (root / name).iterdir() if p.is_file())

@@ -55,8 +55,9 @@ def _given(rng: np.random.Generator, male: BOOL) -> pl.Series:
     ).to_series()
 
 
-def _pair_names(rng: np.random.Generator, n: int, first: list[str], second: list[str],
-                sep: str) -> pl.Series:
+def _pair_names(
+    rng: np.random.Generator, n: int, first: list[str], second: list[str], sep: str
+) -> pl.Series:
     """Two-part names (minority names), joined by `sep`."""
     a = pl.Series(first, dtype=pl.Utf8).gather(rng.integers(0, len(first), n))
     b = pl.Series(second, dtype=pl.Utf8).gather(rng.integers(0, len(second), n))
@@ -71,10 +72,17 @@ def build_names(
     han = SURNAME_TEXT.gather(surname) + _given(rng, male)
     dot = _pair_names(rng, n, vocab.DOT_FIRST, vocab.DOT_SECOND, "·")
     yi = _pair_names(rng, n, vocab.YI_FIRST, vocab.YI_SECOND, "")
-    name = pl.DataFrame({"h": han, "d": dot, "y": yi, "s": style}).select(
-        pl.when(pl.col("s") == 1).then(pl.col("d"))
-        .when(pl.col("s") == 2).then(pl.col("y"))
-        .otherwise(pl.col("h"))
-    ).to_series().alias("name")
+    name = (
+        pl.DataFrame({"h": han, "d": dot, "y": yi, "s": style})
+        .select(
+            pl.when(pl.col("s") == 1)
+            .then(pl.col("d"))
+            .when(pl.col("s") == 2)
+            .then(pl.col("y"))
+            .otherwise(pl.col("h"))
+        )
+        .to_series()
+        .alias("name")
+    )
     surname_len = np.where(style == 0, SURNAME_LEN[surname], np.where(style == 2, 2, 0))
     return Names(name=name, surname_len=surname_len.astype(np.int64), dotted=style == 1)

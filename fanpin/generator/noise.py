@@ -24,9 +24,21 @@ BOOL = npt.NDArray[np.bool_]
 
 # Order matters: restricted defects are drawn first, then the ones every record can have.
 LABELS = [
-    "namesake", "wrong_name", "head_id", "cert_only", "id_lower_x", "id_15", "name_dot",
-    "name_homophone", "name_traditional", "id_blank", "id_digit", "id_transpose",
-    "id_fullwidth", "id_spaces", "name_space",
+    "namesake",
+    "wrong_name",
+    "head_id",
+    "cert_only",
+    "id_lower_x",
+    "id_15",
+    "name_dot",
+    "name_homophone",
+    "name_traditional",
+    "id_blank",
+    "id_digit",
+    "id_transpose",
+    "id_fullwidth",
+    "id_spaces",
+    "name_space",
 ]
 NO_CLUE = {"id_blank", "wrong_name", "cert_only"}
 FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789X"}
@@ -42,7 +54,8 @@ def name_variants(people: pl.DataFrame) -> pl.DataFrame:
     return people.select(
         homophone=surname + given.str.replace_many(src, dst),
         traditional=pl.col("name").str.replace_many(
-            list(vocab.TRADITIONAL), list(vocab.TRADITIONAL.values())),
+            list(vocab.TRADITIONAL), list(vocab.TRADITIONAL.values())
+        ),
     )
 
 
@@ -66,16 +79,26 @@ def person_traits(pop: Population, variants: pl.DataFrame) -> dict[str, BOOL]:
 def _eligibility(dept: str, owner: I64, traits: dict[str, BOOL]) -> dict[str, BOOL]:
     """Which records can carry each restricted defect."""
     on = traits["on_roster"][owner]
-    out = {k: traits[k][owner] for k in
-           ("namesake", "id_lower_x", "id_15", "name_dot", "name_homophone", "name_traditional")}
+    out = {
+        k: traits[k][owner]
+        for k in (
+            "namesake",
+            "id_lower_x",
+            "id_15",
+            "name_dot",
+            "name_homophone",
+            "name_traditional",
+        )
+    }
     out["wrong_name"] = ~on
     out["head_id"] = on & traits["member"][owner]
     out["cert_only"] = np.full(len(owner), dept == "disability")
     return out
 
 
-def draw_labels(rng: np.random.Generator, dept: str, owner: I64, traits: dict[str, BOOL],
-                rates: NoiseRates) -> pl.Series:
+def draw_labels(
+    rng: np.random.Generator, dept: str, owner: I64, traits: dict[str, BOOL], rates: NoiseRates
+) -> pl.Series:
     """One label per record ('clean' when no defect)."""
     n = len(owner)
     label = np.full(n, -1, dtype=np.int64)
@@ -94,8 +117,12 @@ def draw_labels(rng: np.random.Generator, dept: str, owner: I64, traits: dict[st
     return text.gather(label + 1).alias("noise")
 
 
-def _id_chars(rng: np.random.Generator, owner: I64, label: pl.Series, pop: Population,
-              ) -> npt.NDArray[np.uint8]:
+def _id_chars(
+    rng: np.random.Generator,
+    owner: I64,
+    label: pl.Series,
+    pop: Population,
+) -> npt.NDArray[np.uint8]:
     """The id bytes each record carries before formatting (someone else's for two defects)."""
     chars = pop.id_chars[owner].copy()
     rows = {name: np.flatnonzero((label == name).to_numpy()) for name in LABELS}
@@ -109,16 +136,23 @@ def _id_chars(rng: np.random.Generator, owner: I64, label: pl.Series, pop: Popul
     return chars
 
 
-def _patch(base: pl.Series, label: pl.Series, name: str,
-           make: Callable[[pl.Series, npt.NDArray[np.int64]], pl.Series]) -> None:
+def _patch(
+    base: pl.Series,
+    label: pl.Series,
+    name: str,
+    make: Callable[[pl.Series, npt.NDArray[np.int64]], pl.Series],
+) -> None:
     """Replace, in place, the values of rows labelled `name` by make(their values, rows)."""
     rows = np.flatnonzero((label == name).to_numpy())
     if len(rows):
         base.scatter(rows, make(base.gather(rows), rows))
 
 
-def _format_ids(rng: np.random.Generator, chars: npt.NDArray[np.uint8], label: pl.Series,
-                ) -> pl.Series:
+def _format_ids(
+    rng: np.random.Generator,
+    chars: npt.NDArray[np.uint8],
+    label: pl.Series,
+) -> pl.Series:
     """The id column as delivered: 18 or 15 digits, full-width, spaced, blank or broken.
 
     Only the labelled rows are rewritten (a few percent), so this stays cheap at 10M rows.
@@ -136,13 +170,24 @@ def _format_ids(rng: np.random.Generator, chars: npt.NDArray[np.uint8], label: p
 
     _patch(ids, label, "id_15", fifteen)
     _patch(ids, label, "cert_only", damaged)
-    _patch(ids, label, "id_fullwidth",
-           lambda s, _: s.str.replace_many(list(FULLWIDTH), list(FULLWIDTH.values())))
-    _patch(ids, label, "id_spaces",
-           lambda s, _: s.str.slice(0, 6) + " " + s.str.slice(6, 8) + " " + s.str.slice(14))
+    _patch(
+        ids,
+        label,
+        "id_fullwidth",
+        lambda s, _: s.str.replace_many(list(FULLWIDTH), list(FULLWIDTH.values())),
+    )
+    _patch(
+        ids,
+        label,
+        "id_spaces",
+        lambda s, _: s.str.slice(0, 6) + " " + s.str.slice(6, 8) + " " + s.str.slice(14),
+    )
     blank = (label == "id_blank").to_numpy()
-    return pl.select(pl.when(pl.Series(blank)).then(None).otherwise(ids)).to_series().alias(
-        "id_number")
+    return (
+        pl.select(pl.when(pl.Series(blank)).then(None).otherwise(ids))
+        .to_series()
+        .alias("id_number")
+    )
 
 
 def _spaced(rng: np.random.Generator, name: pl.Series, cut: pl.Series) -> pl.Series:
@@ -153,46 +198,81 @@ def _spaced(rng: np.random.Generator, name: pl.Series, cut: pl.Series) -> pl.Ser
     frame = pl.DataFrame({"name": name, "cut": cut.clip(1), "sp": sp, "where": where})
     col = pl.col("name")
     return frame.select(
-        pl.when(pl.col("where") == 0).then(
-            col.str.slice(0, pl.col("cut")) + pl.col("sp") + col.str.slice(pl.col("cut")))
-        .when(pl.col("where") == 1).then(col + pl.col("sp"))
+        pl.when(pl.col("where") == 0)
+        .then(col.str.slice(0, pl.col("cut")) + pl.col("sp") + col.str.slice(pl.col("cut")))
+        .when(pl.col("where") == 1)
+        .then(col + pl.col("sp"))
         .otherwise(pl.col("sp") + col)
     ).to_series()
 
 
-def _format_names(rng: np.random.Generator, owner: I64, label: pl.Series, pop: Population,
-                  variants: pl.DataFrame) -> pl.Series:
+def _format_names(
+    rng: np.random.Generator, owner: I64, label: pl.Series, pop: Population, variants: pl.DataFrame
+) -> pl.Series:
     """The name column as delivered: homophones, traditional, other dots, stray spaces."""
     people = pop.people
     names = people["name"].gather(owner).alias("name")
     dots = pl.Series(vocab.DOT_VARIANTS)
-    _patch(names, label, "name_homophone",
-           lambda _, rows: variants["homophone"].gather(owner[rows]))
-    _patch(names, label, "name_traditional",
-           lambda _, rows: variants["traditional"].gather(owner[rows]))
-    _patch(names, label, "name_dot", lambda s, rows: pl.select(pl.lit(s).str.replace(
-        "·", pl.lit(dots.gather(rng.integers(0, len(dots), len(rows)))), literal=True),
-    ).to_series())
-    _patch(names, label, "name_space",
-           lambda s, rows: _spaced(rng, s, people["surname_len"].gather(owner[rows])))
+    _patch(
+        names, label, "name_homophone", lambda _, rows: variants["homophone"].gather(owner[rows])
+    )
+    _patch(
+        names,
+        label,
+        "name_traditional",
+        lambda _, rows: variants["traditional"].gather(owner[rows]),
+    )
+    _patch(
+        names,
+        label,
+        "name_dot",
+        lambda s, rows: pl.select(
+            pl.lit(s).str.replace(
+                "·", pl.lit(dots.gather(rng.integers(0, len(dots), len(rows)))), literal=True
+            ),
+        ).to_series(),
+    )
+    _patch(
+        names,
+        label,
+        "name_space",
+        lambda s, rows: _spaced(rng, s, people["surname_len"].gather(owner[rows])),
+    )
     return names
 
 
-def certificates(rng: np.random.Generator, owner: I64, type_digit: pl.Series, grade: pl.Series,
-                 label: pl.Series, pop: Population) -> pl.Series:
+def certificates(
+    rng: np.random.Generator,
+    owner: I64,
+    type_digit: pl.Series,
+    grade: pl.Series,
+    label: pl.Series,
+    pop: Population,
+) -> pl.Series:
     """Certificate numbers from the holder's true id; 5% left blank (never for cert_only)."""
     base = identity.to_strings(pop.id_chars[owner])
     blank = (rng.random(len(owner)) < 0.05) & (label != "cert_only").to_numpy()
     frame = pl.DataFrame({"b": base, "t": type_digit, "g": grade, "blank": blank})
-    return frame.select(
-        pl.when(pl.col("blank")).then(None)
-        .otherwise(pl.col("b") + pl.col("t").cast(pl.Utf8) + pl.col("g").cast(pl.Utf8))
-    ).to_series().alias("certificate_no")
+    return (
+        frame.select(
+            pl.when(pl.col("blank"))
+            .then(None)
+            .otherwise(pl.col("b") + pl.col("t").cast(pl.Utf8) + pl.col("g").cast(pl.Utf8))
+        )
+        .to_series()
+        .alias("certificate_no")
+    )
 
 
-def apply_noise(rng: np.random.Generator, dept: str, clean: pl.DataFrame, pop: Population,
-                variants: pl.DataFrame, traits: dict[str, BOOL], rates: NoiseRates,
-                ) -> pl.DataFrame:
+def apply_noise(
+    rng: np.random.Generator,
+    dept: str,
+    clean: pl.DataFrame,
+    pop: Population,
+    variants: pl.DataFrame,
+    traits: dict[str, BOOL],
+    rates: NoiseRates,
+) -> pl.DataFrame:
     """Add the delivered name / id_number (and certificate_no), the label and the clue flag."""
     owner = clean["owner"].to_numpy()
     label = draw_labels(rng, dept, owner, traits, rates)

@@ -59,11 +59,18 @@ def _places(rng: np.random.Generator, n: int) -> pl.DataFrame:
     county = np.array(COUNTY_CODES)[rng.choice(len(COUNTY_CODES), size=n, p=COUNTY_P)]
     towns = pl.DataFrame(
         [(c, k, t) for c in COUNTY_CODES for k, t in enumerate(vocab.COUNTIES[c][2])],
-        schema=["county_code", "k", "town"], orient="row",
+        schema=["county_code", "k", "town"],
+        orient="row",
     )
     counts = {c: len(vocab.COUNTIES[c][2]) for c in COUNTY_CODES}
-    frame = pl.DataFrame({"county_code": county, "u": rng.random(n), "v": rng.random(n),
-                          "w": rng.integers(0, len(vocab.VILLAGE_WORDS), n)})
+    frame = pl.DataFrame(
+        {
+            "county_code": county,
+            "u": rng.random(n),
+            "v": rng.random(n),
+            "w": rng.integers(0, len(vocab.VILLAGE_WORDS), n),
+        }
+    )
     n_towns = pl.col("county_code").replace_strict(counts, return_dtype=pl.Int64)
     frame = frame.with_columns(k=(pl.col("u") * n_towns).floor().cast(pl.Int64))
     frame = frame.join(towns, on=["county_code", "k"], how="left", maintain_order="left")
@@ -71,10 +78,14 @@ def _places(rng: np.random.Generator, n: int) -> pl.DataFrame:
     urban = pl.when(street).then(pl.col("v") < 0.75).otherwise(pl.col("v") < 0.08)
     village = pl.Series(vocab.VILLAGE_WORDS).gather(frame["w"])
     area = pl.when(urban).then(pl.lit("城市")).otherwise(pl.lit("农村"))
-    return frame.with_columns(area_type=area, village=village).with_columns(
-        village=pl.col("village") + pl.when(pl.col("area_type") == "城市")
-        .then(pl.lit("社区")).otherwise(pl.lit("村"))
-    ).select("county_code", "town", "village", "area_type")
+    return (
+        frame.with_columns(area_type=area, village=village)
+        .with_columns(
+            village=pl.col("village")
+            + pl.when(pl.col("area_type") == "城市").then(pl.lit("社区")).otherwise(pl.lit("村"))
+        )
+        .select("county_code", "town", "village", "area_type")
+    )
 
 
 def _income_factor(rng: np.random.Generator, category: I64, edge_share: float) -> F64:
@@ -96,18 +107,24 @@ def _income_factor(rng: np.random.Generator, category: I64, edge_share: float) -
     return np.where(edge, np.where(rng.random(n) < 0.5, 1.0, 1.5), factor)
 
 
-def _households(rng: np.random.Generator, n_people: int, run_date: date,
-                params: GeneratorParams) -> pl.DataFrame:
+def _households(
+    rng: np.random.Generator, n_people: int, run_date: date, params: GeneratorParams
+) -> pl.DataFrame:
     """Roster households: where, category, income, sizes, enrolment date."""
     category = rng.choice(len(CATEGORIES), size=n_people, p=CATEGORY_P).astype(np.int64)
     sizes = _sizes(rng, category == 1, n_people)
     n = len(sizes)
     category = category[:n]
     places = _places(rng, n)
-    std = places.select(
-        pl.struct("county_code", "area_type").map_batches(
-            lambda s: _standards(s, params), return_dtype=pl.Float64)
-    ).to_series().to_numpy()
+    std = (
+        places.select(
+            pl.struct("county_code", "area_type").map_batches(
+                lambda s: _standards(s, params), return_dtype=pl.Float64
+            )
+        )
+        .to_series()
+        .to_numpy()
+    )
     factor = _income_factor(rng, category, params.plant.income_edges)
     income_cents = np.round(factor * std * 100.0).astype(np.int64)
     extra = np.where(rng.random(n) < 0.12, rng.integers(1, 3, n), 0)
@@ -131,10 +148,12 @@ def _standards(keys: pl.Series, params: GeneratorParams) -> pl.Series:
     frame = keys.struct.unnest()
     lookup = pl.DataFrame(
         [(c, a, v) for (c, a), v in table.items()],
-        schema=["county_code", "area_type", "standard"], orient="row",
+        schema=["county_code", "area_type", "standard"],
+        orient="row",
     )
-    return frame.join(lookup, on=["county_code", "area_type"], how="left",
-                      maintain_order="left")["standard"]
+    return frame.join(lookup, on=["county_code", "area_type"], how="left", maintain_order="left")[
+        "standard"
+    ]
 
 
 def _relations(rng: np.random.Generator, pos: I64, head_age: F64) -> I64:
@@ -151,23 +170,27 @@ def _relations(rng: np.random.Generator, pos: I64, head_age: F64) -> I64:
 def _member_ages(rng: np.random.Generator, rel: I64, head_age: F64) -> F64:
     """Age in years consistent with the relation to the head."""
     n = len(rel)
-    offset = np.choose(rel, [
-        np.zeros(n),
-        rng.normal(-2.0, 3.0, n),
-        -rng.uniform(20, 38, n),
-        rng.uniform(20, 32, n),
-        -rng.uniform(42, 62, n),
-        rng.uniform(-10, 10, n),
-        rng.uniform(-30, 20, n),
-    ])
+    offset = np.choose(
+        rel,
+        [
+            np.zeros(n),
+            rng.normal(-2.0, 3.0, n),
+            -rng.uniform(20, 38, n),
+            rng.uniform(20, 32, n),
+            -rng.uniform(42, 62, n),
+            rng.uniform(-10, 10, n),
+            rng.uniform(-30, 20, n),
+        ],
+    )
     age = head_age + offset
     # Out-of-range ages are redrawn in a band, not clipped: a clip piles people on one birth day.
     age = np.where(age < 0.05, rng.uniform(0.05, 3.0, n), age)
     return np.where(age > 100.0, rng.uniform(90.0, 100.0, n), age)
 
 
-def _members(rng: np.random.Generator, hh: pl.DataFrame, run_date: date,
-             params: GeneratorParams) -> pl.DataFrame:
+def _members(
+    rng: np.random.Generator, hh: pl.DataFrame, run_date: date, params: GeneratorParams
+) -> pl.DataFrame:
     """One row per roster member with relation, sex, birth date and name."""
     sizes = hh["n_members"].to_numpy()
     hh_idx = np.repeat(np.arange(len(sizes)), sizes)
@@ -183,13 +206,21 @@ def _members(rng: np.random.Generator, hh: pl.DataFrame, run_date: date,
     age = _member_ages(rng, rel, head_age[hh_idx])
     birth = np.datetime64(run_date) - np.floor(age * 365.25).astype("timedelta64[D]")
     head_male = rng.random(n_hh) < 0.65
-    male = np.where(rel == 0, head_male[hh_idx],
-                    np.where(rel == 1, ~head_male[hh_idx], rng.random(len(rel)) < 0.5))
-    frame = pl.DataFrame({
-        "hh": hh_idx, "member_no": pos, "rel": rel, "male": male,
-        "birth": pl.Series(birth).cast(pl.Date),
-        "planted_age": np.where(plant[hh_idx] & (pos == 0), plant_kind[hh_idx], -1),
-    })
+    male = np.where(
+        rel == 0,
+        head_male[hh_idx],
+        np.where(rel == 1, ~head_male[hh_idx], rng.random(len(rel)) < 0.5),
+    )
+    frame = pl.DataFrame(
+        {
+            "hh": hh_idx,
+            "member_no": pos,
+            "rel": rel,
+            "male": male,
+            "birth": pl.Series(birth).cast(pl.Date),
+            "planted_age": np.where(plant[hh_idx] & (pos == 0), plant_kind[hh_idx], -1),
+        }
+    )
     return frame.with_columns(birth=_planted_birth(run_date))
 
 
@@ -228,8 +259,13 @@ def _area_codes(rng: np.random.Generator, home: npt.NDArray[np.str_]) -> I64:
     return np.where(rng.random(len(home)) < 0.2, other, home.astype(np.int64))
 
 
-def _outside(rng: np.random.Generator, roster: pl.DataFrame, n_out: int, run_date: date,
-             namesake_share: float) -> pl.DataFrame:
+def _outside(
+    rng: np.random.Generator,
+    roster: pl.DataFrame,
+    n_out: int,
+    run_date: date,
+    namesake_share: float,
+) -> pl.DataFrame:
     """People who are not on the roster; some are namesakes (same name and birth date)."""
     places = _places(rng, n_out)
     male = rng.random(n_out) < 0.5
@@ -240,8 +276,11 @@ def _outside(rng: np.random.Generator, roster: pl.DataFrame, n_out: int, run_dat
     style = np.where(u < 0.008, 1, np.where(yi_area & (u > 0.96), 2, 0)).astype(np.int8)
     nm = names.build_names(rng, names.draw_surnames(rng, n_out), male, style)
     frame = places.with_columns(
-        name=nm.name, surname_len=pl.Series(nm.surname_len), dotted=pl.Series(nm.dotted),
-        male=pl.Series(male), birth=pl.Series(birth).cast(pl.Date),
+        name=nm.name,
+        surname_len=pl.Series(nm.surname_len),
+        dotted=pl.Series(nm.dotted),
+        male=pl.Series(male),
+        birth=pl.Series(birth).cast(pl.Date),
         namesake_of=pl.lit(None, dtype=pl.Int64),
     )
     k = int(round(n_out * namesake_share))
@@ -249,16 +288,21 @@ def _outside(rng: np.random.Generator, roster: pl.DataFrame, n_out: int, run_dat
         return frame
     slots = rng.choice(n_out, size=k, replace=False)
     source = rng.choice(roster.height, size=k, replace=k > roster.height)
-    copied = roster[source].select("name", "surname_len", "dotted", "male", "birth").with_columns(
-        namesake_of=pl.Series(source.astype(np.int64)))
+    copied = (
+        roster[source]
+        .select("name", "surname_len", "dotted", "male", "birth")
+        .with_columns(namesake_of=pl.Series(source.astype(np.int64)))
+    )
     keep = np.ones(n_out, dtype=bool)
     keep[slots] = False
-    return pl.concat([frame.filter(pl.Series(keep)),
-                      places[np.sort(slots)].hstack(copied)], how="vertical")
+    return pl.concat(
+        [frame.filter(pl.Series(keep)), places[np.sort(slots)].hstack(copied)], how="vertical"
+    )
 
 
-def build_population(rng: np.random.Generator, n_people: int, run_date: date,
-                     params: GeneratorParams) -> Population:
+def build_population(
+    rng: np.random.Generator, n_people: int, run_date: date, params: GeneratorParams
+) -> Population:
     """Households, roster members and outsiders, with unique valid ids for everyone."""
     hh = _households(rng, n_people, run_date, params)
     m = _members(rng, hh, run_date, params)
@@ -266,14 +310,20 @@ def build_population(rng: np.random.Generator, n_people: int, run_date: date,
     head_person = hh["start"].to_numpy()[m["hh"].to_numpy()]
     roster = m.with_columns(
         hh.select("household_id", "county_code", "town", "village", "area_type")[
-            m["hh"].to_numpy()],
-        relation=pl.Series(RELATIONS).gather(m["rel"]), head=pl.Series(head_person),
-        name=nm.name, surname_len=pl.Series(nm.surname_len), dotted=pl.Series(nm.dotted),
-        on_roster=pl.lit(True), namesake_of=pl.lit(None, dtype=pl.Int64),
+            m["hh"].to_numpy()
+        ],
+        relation=pl.Series(RELATIONS).gather(m["rel"]),
+        head=pl.Series(head_person),
+        name=nm.name,
+        surname_len=pl.Series(nm.surname_len),
+        dotted=pl.Series(nm.dotted),
+        on_roster=pl.lit(True),
+        namesake_of=pl.lit(None, dtype=pl.Int64),
     )
     n_out = int(round(n_people * params.volume.outside_people_per_roster_person))
     out = _outside(rng, roster, n_out, run_date, params.volume.namesake_share).with_columns(
-        on_roster=pl.lit(False))
+        on_roster=pl.lit(False)
+    )
     people = pl.concat([roster.drop("hh", "rel", "planted_age"), out], how="diagonal_relaxed")
     people = people.with_row_index("person").with_columns(pl.col("person").cast(pl.Int64))
     chars = _ids(rng, people)
@@ -285,18 +335,26 @@ def build_population(rng: np.random.Generator, n_people: int, run_date: date,
 def _ids(rng: np.random.Generator, people: pl.DataFrame) -> npt.NDArray[np.uint8]:
     """Unique valid id numbers for all people, as an (n, 18) byte matrix."""
     area = _area_codes(rng, people["county_code"].to_numpy())
-    ymd = people.select(
-        pl.col("birth").dt.year().cast(pl.Int64) * 10000
-        + pl.col("birth").dt.month().cast(pl.Int64) * 100
-        + pl.col("birth").dt.day().cast(pl.Int64)
-    ).to_series().to_numpy()
+    ymd = (
+        people.select(
+            pl.col("birth").dt.year().cast(pl.Int64) * 10000
+            + pl.col("birth").dt.month().cast(pl.Int64) * 100
+            + pl.col("birth").dt.day().cast(pl.Int64)
+        )
+        .to_series()
+        .to_numpy()
+    )
     male = people["male"].to_numpy()
     seq = identity.unique_sequences(area, ymd, male, rng)
     return identity.build_ids(area, ymd, seq)
 
 
-def _roster_ids(rng: np.random.Generator, chars: npt.NDArray[np.uint8], people: pl.DataFrame,
-                params: GeneratorParams) -> pl.Series:
+def _roster_ids(
+    rng: np.random.Generator,
+    chars: npt.NDArray[np.uint8],
+    people: pl.DataFrame,
+    params: GeneratorParams,
+) -> pl.Series:
     """The id as the roster writes it: a few are invalid (wrong check character or 17 chars).
 
     Both damages keep the birth digits, so an age computed from the roster's id stays right.
@@ -313,8 +371,14 @@ def _roster_ids(rng: np.random.Generator, chars: npt.NDArray[np.uint8], people: 
     text = identity.to_strings(written)
     short = bad & (rng.random(len(on)) < 0.3)
     frame = pl.DataFrame({"t": text, "short": short, "on": on})
-    return frame.select(
-        pl.when(~pl.col("on")).then(None)
-        .when(pl.col("short")).then(pl.col("t").str.slice(0, 17))
-        .otherwise(pl.col("t"))
-    ).to_series().alias("roster_id")
+    return (
+        frame.select(
+            pl.when(~pl.col("on"))
+            .then(None)
+            .when(pl.col("short"))
+            .then(pl.col("t").str.slice(0, 17))
+            .otherwise(pl.col("t"))
+        )
+        .to_series()
+        .alias("roster_id")
+    )

@@ -17,8 +17,16 @@ from fanpin.generator.params import PolicyParams
 from fanpin.generator.records import window_start
 
 CODES = [
-    "DECEASED_MEMBER", "MEDICAL_BURDEN", "SEVERE_ILLNESS", "SEVERE_DISABILITY", "SUBSIDY_GAP",
-    "UNSAFE_HOUSING", "SINGLE_PERSON_DIBAO", "GRADUAL_EXIT", "TEKUN_MINOR", "INCOME_MARGIN",
+    "DECEASED_MEMBER",
+    "MEDICAL_BURDEN",
+    "SEVERE_ILLNESS",
+    "SEVERE_DISABILITY",
+    "SUBSIDY_GAP",
+    "UNSAFE_HOUSING",
+    "SINGLE_PERSON_DIBAO",
+    "GRADUAL_EXIT",
+    "TEKUN_MINOR",
+    "INCOME_MARGIN",
 ]
 MENTAL = ["智力", "精神"]
 
@@ -37,50 +45,80 @@ def _households(frame: pl.DataFrame, code: str) -> pl.DataFrame:
     return frame.select("household_id").unique().with_columns(code=pl.lit(code))
 
 
-def _severe_illness(health: pl.DataFrame, medical: pl.DataFrame, run_date: date,
-                    policy: PolicyParams) -> pl.DataFrame:
+def _severe_illness(
+    health: pl.DataFrame, medical: pl.DataFrame, run_date: date, policy: PolicyParams
+) -> pl.DataFrame:
     """Members (person, household) with a major disease or enough inpatient stays in the window."""
-    major = health.filter((pl.col("event_type") == "重大疾病") & _in_window("event_date", run_date,
-                                                                           policy))
+    major = health.filter(
+        (pl.col("event_type") == "重大疾病") & _in_window("event_date", run_date, policy)
+    )
     stays = (
-        medical.filter((pl.col("visit_type") == "住院")
-                       & _in_window("settled_on", run_date, policy))
-        .group_by("owner", "household_id").len()
+        medical.filter(
+            (pl.col("visit_type") == "住院") & _in_window("settled_on", run_date, policy)
+        )
+        .group_by("owner", "household_id")
+        .len()
         .filter(pl.col("len") >= policy.severe_illness_inpatient_count)
     )
     return pl.concat([major.select("owner", "household_id"), stays.select("owner", "household_id")])
 
 
-def _medical_burden(medical: pl.DataFrame, hh: pl.DataFrame, run_date: date,
-                    policy: PolicyParams) -> pl.DataFrame:
+def _medical_burden(
+    medical: pl.DataFrame, hh: pl.DataFrame, run_date: date, policy: PolicyParams
+) -> pl.DataFrame:
     recent = medical.filter(_in_window("settled_on", run_date, policy))
-    person = recent.group_by("owner", "household_id").agg(pl.col("oop_cents").sum()).filter(
-        pl.col("oop_cents") >= round(policy.medical_burden_line * 100))
-    house = recent.group_by("household_id").agg(pl.col("oop_cents").sum()).join(
-        hh, on="household_id").filter(
-        (pl.col("income_cents") > 0)
-        & (pl.col("oop_cents") >= policy.household_medical_share * 12 * pl.col("income_cents")
-           * pl.col("household_size")))
+    person = (
+        recent.group_by("owner", "household_id")
+        .agg(pl.col("oop_cents").sum())
+        .filter(pl.col("oop_cents") >= round(policy.medical_burden_line * 100))
+    )
+    house = (
+        recent.group_by("household_id")
+        .agg(pl.col("oop_cents").sum())
+        .join(hh, on="household_id")
+        .filter(
+            (pl.col("income_cents") > 0)
+            & (
+                pl.col("oop_cents")
+                >= policy.household_medical_share
+                * 12
+                * pl.col("income_cents")
+                * pl.col("household_size")
+            )
+        )
+    )
     return pl.concat([person.select("household_id"), house.select("household_id")])
 
 
 def _severe_disability(disability: pl.DataFrame) -> pl.DataFrame:
     return disability.filter(
         (pl.col("status") == "有效")
-        & ((pl.col("grade") <= 2)
-           | (pl.col("grade").is_in([3, 4]) & pl.col("disability_type").is_in(MENTAL))))
+        & (
+            (pl.col("grade") <= 2)
+            | (pl.col("grade").is_in([3, 4]) & pl.col("disability_type").is_in(MENTAL))
+        )
+    )
 
 
-def _subsidy_gap(disability: pl.DataFrame, roster: pl.DataFrame, hh: pl.DataFrame,
-                 policy: PolicyParams) -> pl.DataFrame:
-    valid = disability.filter(pl.col("status") == "有效").join(
-        roster.select("person", "living_subsidy", "nursing_subsidy"), left_on="owner",
-        right_on="person").join(hh.select("household_id", "category"), on="household_id")
+def _subsidy_gap(
+    disability: pl.DataFrame, roster: pl.DataFrame, hh: pl.DataFrame, policy: PolicyParams
+) -> pl.DataFrame:
+    valid = (
+        disability.filter(pl.col("status") == "有效")
+        .join(
+            roster.select("person", "living_subsidy", "nursing_subsidy"),
+            left_on="owner",
+            right_on="person",
+        )
+        .join(hh.select("household_id", "category"), on="household_id")
+    )
     living = pl.col("category").is_in(["低保", "特困", "低保边缘"]) & (
-        pl.col("living_subsidy").fill_null("") != "是")
+        pl.col("living_subsidy").fill_null("") != "是"
+    )
     mental = pl.col("grade").is_in([3, 4]) & pl.col("disability_type").is_in(MENTAL)
-    nursing_due = (pl.col("grade") <= 2) | (mental if policy.nursing_grade34_mental
-                                            else pl.lit(False))
+    nursing_due = (pl.col("grade") <= 2) | (
+        mental if policy.nursing_grade34_mental else pl.lit(False)
+    )
     nursing = nursing_due & (pl.col("nursing_subsidy").fill_null("") != "是")
     return valid.filter(living | nursing)
 
@@ -95,7 +133,8 @@ def _unsafe_housing(housing: pl.DataFrame, run_date: date) -> pl.DataFrame:
 def _age(run_date: date) -> pl.Expr:
     birth = pl.col("birth")
     before = (birth.dt.month() > run_date.month) | (
-        (birth.dt.month() == run_date.month) & (birth.dt.day() > run_date.day))
+        (birth.dt.month() == run_date.month) & (birth.dt.day() > run_date.day)
+    )
     return run_date.year - birth.dt.year().cast(pl.Int32) - before.cast(pl.Int32)
 
 
@@ -109,14 +148,21 @@ def _income_rules(hh: pl.DataFrame, flagged: pl.DataFrame, policy: PolicyParams)
         "GRADUAL_EXIT": (cat == "低保") & (inc > std) & (inc <= policy.gradual_exit_ceiling * std),
         "INCOME_MARGIN": cat.is_in(["易返贫致贫", "支出型困难"])
         & (inc <= policy.margin_multiple * std),
-        "SINGLE_PERSON_DIBAO": ~cat.is_in(["低保", "特困"]) & (inc > std)
-        & (inc <= policy.margin_multiple * std) & severe,
+        "SINGLE_PERSON_DIBAO": ~cat.is_in(["低保", "特困"])
+        & (inc > std)
+        & (inc <= policy.margin_multiple * std)
+        & severe,
     }
     return pl.concat([_households(hh.filter(rule), code) for code, rule in rules.items()])
 
 
-def reasons(records: dict[str, pl.DataFrame], roster: pl.DataFrame, hh: pl.DataFrame,
-            run_date: date, policy: PolicyParams) -> pl.DataFrame:
+def reasons(
+    records: dict[str, pl.DataFrame],
+    roster: pl.DataFrame,
+    hh: pl.DataFrame,
+    run_date: date,
+    policy: PolicyParams,
+) -> pl.DataFrame:
     """household_id, code for every reason that should fire (sorted, one row per pair).
 
     `records` are the clean department frames (with `owner`); `roster` is one row per roster
@@ -132,7 +178,8 @@ def reasons(records: dict[str, pl.DataFrame], roster: pl.DataFrame, hh: pl.DataF
     severe = _severe_disability(disability)
     dead = health.filter((pl.col("event_type") == "死亡") & (pl.col("event_date") <= run_date))
     tekun = roster.join(hh.select("household_id", "category"), on="household_id").filter(
-        (pl.col("category") == "特困") & _age(run_date).is_in([16, 17]))
+        (pl.col("category") == "特困") & _age(run_date).is_in([16, 17])
+    )
     parts = [
         _households(dead, "DECEASED_MEMBER"),
         _households(_medical_burden(medical, hh, run_date, policy), "MEDICAL_BURDEN"),
@@ -141,7 +188,8 @@ def reasons(records: dict[str, pl.DataFrame], roster: pl.DataFrame, hh: pl.DataF
         _households(_subsidy_gap(disability, roster, hh, policy), "SUBSIDY_GAP"),
         _households(_unsafe_housing(housing, run_date), "UNSAFE_HOUSING"),
         _households(tekun, "TEKUN_MINOR"),
-        _income_rules(hh, pl.concat([ill.select("household_id"),
-                                     severe.select("household_id")]), policy),
+        _income_rules(
+            hh, pl.concat([ill.select("household_id"), severe.select("household_id")]), policy
+        ),
     ]
     return pl.concat(parts).unique().sort("household_id", "code")

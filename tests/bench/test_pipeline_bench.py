@@ -52,8 +52,9 @@ def test_accuracy_is_perfect_on_the_tiny_inbox(bench_run: dict[str, Path]) -> No
 
 def test_floor_runs_in_a_child_and_reports_peak_memory(bench_run: dict[str, Path]) -> None:
     """The DuckDB floor reads every CSV and joins each department; wait4 gives its peak RSS."""
-    res = pipeline._spawn(["floor", "--inbox", str(bench_run["data"] / "inbox")],
-                          bench_run["root"] / "floor.log")
+    res = pipeline._spawn(
+        ["floor", "--inbox", str(bench_run["data"] / "inbox")], bench_run["root"] / "floor.log"
+    )
     assert res["exit_code"] == 0, res.get("error")
     assert res["rows"]["medical"] > res["rows"]["medical_joined"] > 0
     assert res["peak_rss_gb"] > 0.01
@@ -62,13 +63,22 @@ def test_floor_runs_in_a_child_and_reports_peak_memory(bench_run: dict[str, Path
 def test_scoring_accuracy_counts_false_positives_and_misses(tmp_path: Path) -> None:
     """A code published for the wrong household is one false positive and one miss."""
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM (VALUES ('H1', 'A'), ('H2', 'A')) t(household_id, code)) "
-                f"TO '{tmp_path / 'reasons.parquet'}'")
-    con.execute(f"COPY (SELECT * FROM (VALUES ('H1', ['A']), ('H3', ['A'])) t(household_id, "
-                f"reason_codes)) TO '{tmp_path / 'w.parquet'}'")
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('H1', 'A'), ('H2', 'A')) t(household_id, code)) "
+        f"TO '{tmp_path / 'reasons.parquet'}'"
+    )
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('H1', ['A']), ('H3', ['A'])) t(household_id, "
+        f"reason_codes)) TO '{tmp_path / 'w.parquet'}'"
+    )
     codes = pipeline.scoring_accuracy(con, tmp_path, tmp_path / "w.parquet")
     assert {k: codes["A"][k] for k in ("true", "published", "tp", "fp", "fn")} == {
-        "true": 2, "published": 2, "tp": 1, "fp": 1, "fn": 1}
+        "true": 2,
+        "published": 2,
+        "tp": 1,
+        "fp": 1,
+        "fn": 1,
+    }
     assert codes["A"]["precision"] == codes["A"]["recall"] == 0.5
 
 
@@ -76,19 +86,31 @@ def test_results_render_into_benchmarks_md(bench_run: dict[str, Path], tmp_path:
     """A saved pipeline result renders with its stage table and the acceptance table."""
     stamp = json.loads((bench_run["data"] / pipeline.STAMP).read_text())
     stage = {"seconds": 1.0, "cpu_s": 1.0, "peak_rss_gb": 0.5, "process_s": 2.0, "exit_code": 0}
-    result = {"size": "tiny", "people": PEOPLE, "data": stamp,
-              "pipeline": {"stages": {"link": stage}, "ok": True, "total_s": 1.0,
-                           "total_cpu_s": 1.0, "total_process_s": 2.0, "peak_rss_gb": 0.5},
-              "floor": {"seconds": 0.5, "peak_rss_gb": 0.2}, "ratio_vs_floor": 2.0,
-              "accuracy": pipeline._accuracy_child(str(bench_run["data"]), str(bench_run["out"]))}
+    result = {
+        "size": "tiny",
+        "people": PEOPLE,
+        "data": stamp,
+        "pipeline": {
+            "stages": {"link": stage},
+            "ok": True,
+            "total_s": 1.0,
+            "total_cpu_s": 1.0,
+            "total_process_s": 2.0,
+            "peak_rss_gb": 0.5,
+        },
+        "floor": {"seconds": 0.5, "peak_rss_gb": 0.2},
+        "ratio_vs_floor": 2.0,
+        "accuracy": pipeline._accuracy_child(str(bench_run["data"]), str(bench_run["out"])),
+    }
     save("tiny", "pipeline", PEOPLE, result, 3.0, results=tmp_path)
     text = render(tmp_path)
     assert "## Acceptance targets" in text and "| link |" in text
     assert "pipeline/floor = **2.0x**" in text and "SEVERE_DISABILITY" in text
 
 
-def test_chunked_generation_keeps_ids_unique(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chunked_generation_keeps_ids_unique(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Above the chunk size the inbox is appended chunk by chunk with unique record ids."""
     import polars as pl
 

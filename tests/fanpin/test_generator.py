@@ -44,8 +44,10 @@ def _valid(id_number: str) -> bool:
 
 
 def _records(ds: Dataset) -> pl.DataFrame:
-    parts = [ds.department(d).select("record_id", "name", "id_number").with_columns(
-        department=pl.lit(d)) for d in ("health", "medical", "housing", "disability")]
+    parts = [
+        ds.department(d).select("record_id", "name", "id_number").with_columns(department=pl.lit(d))
+        for d in ("health", "medical", "housing", "disability")
+    ]
     return pl.concat(parts).join(ds.links, on=["department", "record_id"])
 
 
@@ -67,8 +69,7 @@ def test_same_seed_byte_identical_files(ds: Dataset, inbox: Path, tmp_path: Path
     write_truth(ds, tmp_path / "truth")
     for sub in ("inbox", "truth"):
         first = sorted(p.relative_to(inbox) for p in (inbox / sub).rglob("*") if p.is_file())
-        second = sorted(p.relative_to(tmp_path) for p in (tmp_path / sub).rglob("*")
-                        if p.is_file())
+        second = sorted(p.relative_to(tmp_path) for p in (tmp_path / sub).rglob("*") if p.is_file())
         assert first == second
         for rel in first:
             assert (inbox / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
@@ -113,7 +114,8 @@ def test_relations_have_consistent_ages(ds: Dataset) -> None:
     """Children and grandchildren are younger than the head; parents older."""
     roster = ds.people.filter(pl.col("on_roster"))
     heads = roster.filter(pl.col("relation") == "户主").select(
-        "household_id", head_birth=pl.col("birth"))
+        "household_id", head_birth=pl.col("birth")
+    )
     joined = roster.join(heads, on="household_id")
     young = joined.filter(pl.col("relation").is_in(["子女", "孙子女"]))
     old = joined.filter(pl.col("relation") == "父母")
@@ -125,8 +127,12 @@ def test_relations_have_consistent_ages(ds: Dataset) -> None:
 def test_household_fields_are_uniform(ds: Dataset) -> None:
     """Category, area type, income and size are the same for the whole household."""
     per = ds.roster.group_by("household_id").agg(
-        pl.col("category").n_unique(), pl.col("area_type").n_unique(),
-        pl.col("monthly_income_per_capita").n_unique(), pl.len(), pl.col("household_size").first())
+        pl.col("category").n_unique(),
+        pl.col("area_type").n_unique(),
+        pl.col("monthly_income_per_capita").n_unique(),
+        pl.len(),
+        pl.col("household_size").first(),
+    )
     assert (per["category"] == 1).all() and (per["area_type"] == 1).all()
     assert (per["monthly_income_per_capita"] == 1).all()
     assert (per["household_size"] >= per["len"]).all()
@@ -139,8 +145,9 @@ def test_truth_links_point_into_the_roster(ds: Dataset) -> None:
     assert records.height == ds.links.height
     people = ds.people.filter(pl.col("on_roster")).select("id_number", "household_id")
     linked = ds.links.filter(pl.col("true_person").is_not_null())
-    joined = linked.join(people, left_on="true_person", right_on="id_number", how="left",
-                         suffix="_p")
+    joined = linked.join(
+        people, left_on="true_person", right_on="id_number", how="left", suffix="_p"
+    )
     assert joined["household_id_p"].null_count() == 0
     assert (joined["household_id"] == joined["household_id_p"]).all()
 
@@ -188,11 +195,11 @@ def test_namesakes_share_name_and_birth(ds: Dataset) -> None:
 
 def test_certificates(ds: Dataset) -> None:
     """A certificate is the holder's id, type digit and grade digit; cert_only ids are broken."""
-    dis = ds.disability.join(ds.links.filter(pl.col("department") == "disability"),
-                             on="record_id")
+    dis = ds.disability.join(ds.links.filter(pl.col("department") == "disability"), on="record_id")
     types = ["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]
-    for cert, kind, grade in dis.select("certificate_no", "disability_type",
-                                        "disability_grade").drop_nulls().iter_rows():
+    for cert, kind, grade in (
+        dis.select("certificate_no", "disability_type", "disability_grade").drop_nulls().iter_rows()
+    ):
         assert len(cert) == 20 and _valid(cert[:18])
         assert cert[18] == str(types.index(kind) + 1) and cert[19] == str(grade)
     broken = dis.filter(pl.col("noise") == "cert_only")
@@ -219,8 +226,11 @@ def test_all_reason_codes_planted(ds: Dataset) -> None:
 def test_planted_scenarios_fire(ds: Dataset) -> None:
     """Planted deaths, major illnesses and burdens fire their codes for their households."""
     planted = ds.links.filter(pl.col("true_person").is_not_null())
-    for scenario, code in [("deceased", "DECEASED_MEMBER"), ("medical_burden", "MEDICAL_BURDEN"),
-                           ("severe_illness", "SEVERE_ILLNESS")]:
+    for scenario, code in [
+        ("deceased", "DECEASED_MEMBER"),
+        ("medical_burden", "MEDICAL_BURDEN"),
+        ("severe_illness", "SEVERE_ILLNESS"),
+    ]:
         homes = planted.filter(pl.col("planted") == scenario)["household_id"].unique()
         fired = ds.reasons.filter(pl.col("code") == code)["household_id"]
         assert homes.len() > 0 and homes.is_in(fired.implode()).all(), scenario
@@ -229,22 +239,55 @@ def test_planted_scenarios_fire(ds: Dataset) -> None:
 def _tiny(**over: object) -> dict[str, object]:
     """Inputs for truth.reasons: one 低保 rural household in 500110 with one member (person 0)."""
     empty = {
-        "health": pl.DataFrame(schema={"owner": pl.Int64, "event_type": pl.Utf8,
-                                       "event_date": pl.Date}),
-        "medical": pl.DataFrame(schema={"owner": pl.Int64, "visit_type": pl.Utf8,
-                                        "settled_on": pl.Date, "oop_cents": pl.Int64}),
-        "housing": pl.DataFrame(schema={"owner": pl.Int64, "appraised_on": pl.Date,
-                                        "safety_grade": pl.Utf8}),
-        "disability": pl.DataFrame(schema={"owner": pl.Int64, "status": pl.Utf8,
-                                           "grade": pl.Int8, "disability_type": pl.Utf8}),
+        "health": pl.DataFrame(
+            schema={"owner": pl.Int64, "event_type": pl.Utf8, "event_date": pl.Date}
+        ),
+        "medical": pl.DataFrame(
+            schema={
+                "owner": pl.Int64,
+                "visit_type": pl.Utf8,
+                "settled_on": pl.Date,
+                "oop_cents": pl.Int64,
+            }
+        ),
+        "housing": pl.DataFrame(
+            schema={"owner": pl.Int64, "appraised_on": pl.Date, "safety_grade": pl.Utf8}
+        ),
+        "disability": pl.DataFrame(
+            schema={
+                "owner": pl.Int64,
+                "status": pl.Utf8,
+                "grade": pl.Int8,
+                "disability_type": pl.Utf8,
+            }
+        ),
     }
     records = {k: over.get(k, v) for k, v in empty.items()}
-    roster = pl.DataFrame({"person": [0], "household_id": ["H"], "birth": [date(1960, 1, 1)],
-                           "living_subsidy": ["是"], "nursing_subsidy": ["是"]})
-    hh = pl.DataFrame({"household_id": ["H"], "category": ["低保"], "income_cents": [30000],
-                       "household_size": [1], "standard": [496.0]})
-    return {"records": records, "roster": over.get("roster", roster), "hh": over.get("hh", hh),
-            "run_date": RUN, "policy": PolicyParams()}
+    roster = pl.DataFrame(
+        {
+            "person": [0],
+            "household_id": ["H"],
+            "birth": [date(1960, 1, 1)],
+            "living_subsidy": ["是"],
+            "nursing_subsidy": ["是"],
+        }
+    )
+    hh = pl.DataFrame(
+        {
+            "household_id": ["H"],
+            "category": ["低保"],
+            "income_cents": [30000],
+            "household_size": [1],
+            "standard": [496.0],
+        }
+    )
+    return {
+        "records": records,
+        "roster": over.get("roster", roster),
+        "hh": over.get("hh", hh),
+        "run_date": RUN,
+        "policy": PolicyParams(),
+    }
 
 
 def _codes(**over: object) -> set[str]:
@@ -253,9 +296,14 @@ def _codes(**over: object) -> set[str]:
 
 def test_truth_window_excludes_its_first_day() -> None:
     """A settlement exactly 12 months before the run date is outside the window."""
-    med = pl.DataFrame({"owner": [0, 0], "visit_type": ["住院", "住院"],
-                        "settled_on": [date(2025, 11, 30), date(2026, 11, 30)],
-                        "oop_cents": [900_000, 100]})
+    med = pl.DataFrame(
+        {
+            "owner": [0, 0],
+            "visit_type": ["住院", "住院"],
+            "settled_on": [date(2025, 11, 30), date(2026, 11, 30)],
+            "oop_cents": [900_000, 100],
+        }
+    )
     assert "SEVERE_ILLNESS" not in _codes(medical=med)
     assert "MEDICAL_BURDEN" not in _codes(medical=med)
     inside = med.with_columns(settled_on=pl.Series([date(2025, 12, 1), date(2026, 11, 30)]))
@@ -264,9 +312,18 @@ def test_truth_window_excludes_its_first_day() -> None:
 
 def test_truth_gradual_exit_is_above_one_at_most_ceiling() -> None:
     """GRADUAL_EXIT fires for income in (1.0x, 1.5x] of the standard, not at exactly 1.0x."""
+
     def hh(cents: int) -> pl.DataFrame:
-        return pl.DataFrame({"household_id": ["H"], "category": ["低保"], "income_cents": [cents],
-                             "household_size": [1], "standard": [496.0]})
+        return pl.DataFrame(
+            {
+                "household_id": ["H"],
+                "category": ["低保"],
+                "income_cents": [cents],
+                "household_size": [1],
+                "standard": [496.0],
+            }
+        )
+
     assert "GRADUAL_EXIT" not in _codes(hh=hh(49600))
     assert "GRADUAL_EXIT" in _codes(hh=hh(49601))
     assert "GRADUAL_EXIT" in _codes(hh=hh(74400))
@@ -275,24 +332,44 @@ def test_truth_gradual_exit_is_above_one_at_most_ceiling() -> None:
 
 def test_truth_latest_appraisal_worst_grade_of_the_day() -> None:
     """Same-day B and C count as C; a later A after a C clears the household."""
-    tie = pl.DataFrame({"owner": [0, 0], "appraised_on": [date(2026, 5, 1)] * 2,
-                        "safety_grade": ["B", "C"]})
-    fixed = pl.DataFrame({"owner": [0, 0], "appraised_on": [date(2024, 5, 1), date(2026, 5, 1)],
-                          "safety_grade": ["D", "A"]})
+    tie = pl.DataFrame(
+        {"owner": [0, 0], "appraised_on": [date(2026, 5, 1)] * 2, "safety_grade": ["B", "C"]}
+    )
+    fixed = pl.DataFrame(
+        {
+            "owner": [0, 0],
+            "appraised_on": [date(2024, 5, 1), date(2026, 5, 1)],
+            "safety_grade": ["D", "A"],
+        }
+    )
     assert "UNSAFE_HOUSING" in _codes(housing=tie)
     assert "UNSAFE_HOUSING" not in _codes(housing=fixed)
 
 
 def test_truth_tekun_minor_age_on_run_date() -> None:
     """A 特困 member turning 16 on the run date is a minor to keep; one turning 18 is not."""
-    hh = pl.DataFrame({"household_id": ["H"], "category": ["特困"], "income_cents": [0],
-                       "household_size": [1], "standard": [496.0]})
+    hh = pl.DataFrame(
+        {
+            "household_id": ["H"],
+            "category": ["特困"],
+            "income_cents": [0],
+            "household_size": [1],
+            "standard": [496.0],
+        }
+    )
 
     def roster(birth: date) -> pl.DataFrame:
-        return pl.DataFrame({"person": [0], "household_id": ["H"], "birth": [birth],
-                             "living_subsidy": [None], "nursing_subsidy": [None]},
-                            schema_overrides={"living_subsidy": pl.Utf8,
-                                              "nursing_subsidy": pl.Utf8})
+        return pl.DataFrame(
+            {
+                "person": [0],
+                "household_id": ["H"],
+                "birth": [birth],
+                "living_subsidy": [None],
+                "nursing_subsidy": [None],
+            },
+            schema_overrides={"living_subsidy": pl.Utf8, "nursing_subsidy": pl.Utf8},
+        )
+
     assert "TEKUN_MINOR" in _codes(hh=hh, roster=roster(date(2010, 11, 30)))
     assert "TEKUN_MINOR" not in _codes(hh=hh, roster=roster(date(2008, 11, 30)))
     assert "TEKUN_MINOR" in _codes(hh=hh, roster=roster(date(2008, 12, 1)))
@@ -300,11 +377,20 @@ def test_truth_tekun_minor_age_on_run_date() -> None:
 
 def test_truth_subsidy_gap_and_mental_grade_three() -> None:
     """A valid grade-3 智力 certificate is severe and, without nursing subsidy, a gap."""
-    cert = pl.DataFrame({"owner": [0], "status": ["有效"], "grade": [3],
-                         "disability_type": ["智力"]}, schema_overrides={"grade": pl.Int8})
-    roster = pl.DataFrame({"person": [0], "household_id": ["H"], "birth": [date(1960, 1, 1)],
-                           "living_subsidy": ["是"], "nursing_subsidy": [None]},
-                          schema_overrides={"nursing_subsidy": pl.Utf8})
+    cert = pl.DataFrame(
+        {"owner": [0], "status": ["有效"], "grade": [3], "disability_type": ["智力"]},
+        schema_overrides={"grade": pl.Int8},
+    )
+    roster = pl.DataFrame(
+        {
+            "person": [0],
+            "household_id": ["H"],
+            "birth": [date(1960, 1, 1)],
+            "living_subsidy": ["是"],
+            "nursing_subsidy": [None],
+        },
+        schema_overrides={"nursing_subsidy": pl.Utf8},
+    )
     assert {"SEVERE_DISABILITY", "SUBSIDY_GAP"} <= _codes(disability=cert, roster=roster)
     cancelled = cert.with_columns(status=pl.lit("注销"))
     assert not {"SEVERE_DISABILITY", "SUBSIDY_GAP"} & _codes(disability=cancelled, roster=roster)
@@ -324,8 +410,9 @@ def test_file_formats(inbox: Path) -> None:
         book = next((inbox / "inbox" / folder).glob("*.xlsx"))
         raw = pl.read_excel(book, read_options={"header_row": None})
         assert raw.row(1)[1] is not None and raw.row(0)[1] is None  # title, then headers
-    roster = pl.read_excel(next((inbox / "inbox" / "roster").glob("*.xlsx")),
-                           read_options={"header_row": 1})
+    roster = pl.read_excel(
+        next((inbox / "inbox" / "roster").glob("*.xlsx")), read_options={"header_row": 1}
+    )
     assert roster.schema["纳入时间"] == pl.Date
     footer = (inbox / "inbox" / "disability").glob("*.csv").__next__().read_text("utf-8")
     assert footer.strip().splitlines()[-1].startswith("合计")
@@ -336,7 +423,8 @@ def test_headers_are_schema_aliases(inbox: Path) -> None:
     for dept in ("roster", "health", "medical", "housing", "disability"):
         schema = yaml.safe_load((SCHEMAS / f"{dept}.yaml").read_text(encoding="utf-8"))
         known = {c["name"] for c in schema["columns"]} | {
-            a for c in schema["columns"] for a in c.get("aliases", [])}
+            a for c in schema["columns"] for a in c.get("aliases", [])
+        }
         for path in (inbox / "inbox" / dept).iterdir():
             if path.suffix == ".xlsx":
                 header = pl.read_excel(path, read_options={"header_row": 1}).columns
@@ -349,8 +437,11 @@ def test_headers_are_schema_aliases(inbox: Path) -> None:
 def test_fast_format(ds: Dataset, tmp_path: Path) -> None:
     """The fast format is one plain UTF-8 CSV per department with canonical headers."""
     write_inbox(ds, tmp_path, formats="fast")
-    medical = pl.read_csv(tmp_path / "medical" / "medical.csv", schema_overrides={
-        "id_number": pl.Utf8}, try_parse_dates=True)
+    medical = pl.read_csv(
+        tmp_path / "medical" / "medical.csv",
+        schema_overrides={"id_number": pl.Utf8},
+        try_parse_dates=True,
+    )
     assert medical.columns == ds.medical.columns
     assert medical.height == ds.medical.height
     assert medical.schema["settled_on"] == pl.Date

@@ -34,12 +34,13 @@ def test_qijiang_values_are_the_policy_table() -> None:
     """qijiang-2021: 500110, 620/496, margin 1.5, 6 months within 1.5x, nursing 3/4 yes, 8000/12."""
     p = load_profile("qijiang-2021", POLICIES)
     assert dict(p.counties) == {"500110": "綦江区"}
-    assert p.standards_on(date(2021, 1, 1)) == {("500110", "城市"): 620.0,
-                                                ("500110", "农村"): 496.0}
+    assert p.standards_on(date(2021, 1, 1)) == {
+        ("500110", "城市"): 620.0,
+        ("500110", "农村"): 496.0,
+    }
     pr = p.params
     assert (pr.margin_multiple, pr.gradual_exit_months, pr.gradual_exit_ceiling) == (1.5, 6, 1.5)
-    assert (pr.nursing_grade34_mental, pr.medical_burden_line, pr.window_months) == (
-        True, 8000, 12)
+    assert (pr.nursing_grade34_mental, pr.medical_burden_line, pr.window_months) == (True, 8000, 12)
     assert (pr.household_medical_share, pr.severe_illness_inpatient_count) == (0.5, 2)
     assert pr.tekun_minor_ages == (16, 17) and pr.tekun_support_until_age == 18
     assert (p.red_at, p.orange_at) == (60, 35)
@@ -89,8 +90,15 @@ def test_profile_is_frozen() -> None:
 def test_standard_in_force_is_the_latest_started() -> None:
     """Several dates per county: the run uses the latest effective_from on or before it."""
     data = raw()
-    data["dibao_standards"].append({"county_code": "500110", "area_type": "农村", "amount": 520,
-                                    "effective_from": "2022-01-01", "source": "test notice"})
+    data["dibao_standards"].append(
+        {
+            "county_code": "500110",
+            "area_type": "农村",
+            "amount": 520,
+            "effective_from": "2022-01-01",
+            "source": "test notice",
+        }
+    )
     p = parse_profile(data, "qijiang-2021")
     assert p.standards_on(date(2021, 12, 31))[("500110", "农村")] == 496
     assert p.standards_on(date(2022, 1, 1))[("500110", "农村")] == 520
@@ -98,8 +106,10 @@ def test_standard_in_force_is_the_latest_started() -> None:
 
 def test_unexpected_key_is_refused_by_name() -> None:
     """An unexpected key (a typo) is refused, the message naming it."""
-    refused(lambda d: d["parameters"].update(margin_multipel={"value": 1, "source": "x"}),
-            "parameters.margin_multipel")
+    refused(
+        lambda d: d["parameters"].update(margin_multipel={"value": 1, "source": "x"}),
+        "parameters.margin_multipel",
+    )
     refused(lambda d: d.update(colour="red"), "colour")
     refused(lambda d: d["codes"]["GRADUAL_EXIT"].update(wieght=3), "codes.GRADUAL_EXIT.wieght")
 
@@ -114,36 +124,58 @@ def test_missing_key_is_refused_by_name() -> None:
 
 def test_value_without_source_or_note_is_refused() -> None:
     """A value needs `source:`, or `placeholder: true` with a `note:`."""
-    refused(lambda d: d["parameters"]["margin_multiple"].pop("source"),
-            "parameters.margin_multiple.source")
-    refused(lambda d: d["parameters"]["medical_burden_line"].pop("note"),
-            "parameters.medical_burden_line.note")
+    refused(
+        lambda d: d["parameters"]["margin_multiple"].pop("source"),
+        "parameters.margin_multiple.source",
+    )
+    refused(
+        lambda d: d["parameters"]["medical_burden_line"].pop("note"),
+        "parameters.medical_burden_line.note",
+    )
     refused(lambda d: d["dibao_standards"][0].pop("placeholder"), "dibao_standards[0].source")
 
 
 def test_malformed_values_are_refused_by_name() -> None:
     """Wrong types and impossible values are refused, naming the key."""
-    refused(lambda d: d["parameters"]["window_months"].update(value="twelve"),
-            "parameters.window_months.value")
-    refused(lambda d: d["parameters"]["nursing_grade34_mental"].update(value="yes"),
-            "parameters.nursing_grade34_mental.value")
+    refused(
+        lambda d: d["parameters"]["window_months"].update(value="twelve"),
+        "parameters.window_months.value",
+    )
+    refused(
+        lambda d: d["parameters"]["nursing_grade34_mental"].update(value="yes"),
+        "parameters.nursing_grade34_mental.value",
+    )
     refused(lambda d: d["codes"]["GRADUAL_EXIT"].update(kind="help"), "codes.GRADUAL_EXIT.kind")
-    refused(lambda d: d["codes"]["DECEASED_MEMBER"]["min_level"].update(value="purple"),
-            "codes.DECEASED_MEMBER.min_level.value")
+    refused(
+        lambda d: d["codes"]["DECEASED_MEMBER"]["min_level"].update(value="purple"),
+        "codes.DECEASED_MEMBER.min_level.value",
+    )
     refused(lambda d: d["levels"]["orange"].update(value=70), "levels")
-    refused(lambda d: d["dibao_standards"][0].update(county_code="510402"),
-            "dibao_standards[0].county_code")
+    refused(
+        lambda d: d["dibao_standards"][0].update(county_code="510402"),
+        "dibao_standards[0].county_code",
+    )
     refused(lambda d: d["dibao_standards"].pop(1), "dibao_standards")
-    refused(lambda d: d["codes"]["GRADUAL_EXIT"]["actions"].append("渐退{months}"),
-            "codes.GRADUAL_EXIT.actions[2]")
-    refused(lambda d: d["parameters"]["margin_multiple"].update(value=0.8),
-            "parameters.margin_multiple")
+    refused(
+        lambda d: d["codes"]["GRADUAL_EXIT"]["actions"].append("渐退{months}"),
+        "codes.GRADUAL_EXIT.actions[2]",
+    )
+    refused(
+        lambda d: d["parameters"]["margin_multiple"].update(value=0.8), "parameters.margin_multiple"
+    )
 
 
 def test_profile_name_must_be_plain() -> None:
     """--policy takes a plain name [a-z0-9-]; '../x' never reaches the file system."""
-    for bad in ("../qijiang-2021", "Qijiang", "a/b", "qijiang 2021", "", "/tmp/x.yaml",
-                "../policies/sample.yaml"):
+    for bad in (
+        "../qijiang-2021",
+        "Qijiang",
+        "a/b",
+        "qijiang 2021",
+        "",
+        "/tmp/x.yaml",
+        "../policies/sample.yaml",
+    ):
         with pytest.raises(PolicyError, match="plain name"):
             load_profile(bad, POLICIES)
     with pytest.raises(PolicyError, match="no such profile"):

@@ -111,8 +111,10 @@ def test_missing_required_column_holds_back_with_reason() -> None:
     """A missing required column holds the department back and the reason names the column."""
     result = validate_department(medical_frame().drop("visit_type"), "medical", SUITES, RUN_DATE)
     assert result["held_back"] is True
-    assert any("visit_type" in reason and "expect_column_to_exist" in reason
-               for reason in result["held_back_reasons"])
+    assert any(
+        "visit_type" in reason and "expect_column_to_exist" in reason
+        for reason in result["held_back_reasons"]
+    )
     in_set = expectation(result, "expect_column_values_to_be_in_set", "visit_type")
     assert in_set["success"] is False and in_set["observed"] == {"missing_columns": ["visit_type"]}
 
@@ -120,7 +122,9 @@ def test_missing_required_column_holds_back_with_reason() -> None:
 def test_bad_enum_value_fails_with_count() -> None:
     """An enum value outside the suite's set fails the critical check with its row count."""
     frame = medical_frame().with_columns(
-        pl.when(pl.col("source_line") == 3).then(pl.lit("急诊")).otherwise("visit_type")
+        pl.when(pl.col("source_line") == 3)
+        .then(pl.lit("急诊"))
+        .otherwise("visit_type")
         .alias("visit_type")
     )
     result = validate_department(frame, "medical", SUITES, RUN_DATE)
@@ -133,7 +137,9 @@ def test_bad_enum_value_fails_with_count() -> None:
 def test_out_of_pocket_above_total_cost_is_counted_as_warning() -> None:
     """Rows paying more out of pocket than the total bill are counted; a warning, not a hold."""
     frame = medical_frame().with_columns(
-        pl.when(pl.col("source_line") <= 3).then(150.0).otherwise(pl.col("out_of_pocket"))
+        pl.when(pl.col("source_line") <= 3)
+        .then(150.0)
+        .otherwise(pl.col("out_of_pocket"))
         .alias("out_of_pocket")
     )
     result = validate_department(frame, "medical", SUITES, RUN_DATE)
@@ -147,7 +153,9 @@ def test_out_of_pocket_above_total_cost_is_counted_as_warning() -> None:
 def test_dates_after_run_date_are_counted() -> None:
     """The run date (a suite parameter) is the upper bound of date ranges."""
     frame = medical_frame().with_columns(
-        pl.when(pl.col("source_line") == 2).then(date(2026, 12, 1)).otherwise("settled_on")
+        pl.when(pl.col("source_line") == 2)
+        .then(date(2026, 12, 1))
+        .otherwise("settled_on")
         .alias("settled_on")
     )
     result = validate_department(frame, "medical", SUITES, RUN_DATE)
@@ -158,10 +166,9 @@ def test_dates_after_run_date_are_counted() -> None:
 
 def test_roster_validity_below_threshold_holds_back() -> None:
     """Roster below 95% valid identity numbers is held back; at 95% it is not."""
+
     def with_invalid(count: int) -> pl.DataFrame:
-        return roster_frame(20).with_columns(
-            (pl.col("source_line") > 1 + count).alias("id_valid")
-        )
+        return roster_frame(20).with_columns((pl.col("source_line") > 1 + count).alias("id_valid"))
 
     held = validate_department(with_invalid(2), "roster", SUITES, RUN_DATE)
     assert held["held_back"] is True
@@ -185,9 +192,13 @@ def test_department_validity_counts_only_given_numbers() -> None:
 def test_chunked_validation_counts_equal_whole_frame() -> None:
     """Chunked validation adds up to the same counts, duplicates across chunks included."""
     frame = medical_frame(30).with_columns(
-        pl.when(pl.col("source_line") % 7 == 0).then(pl.lit("M1")).otherwise("record_id")
+        pl.when(pl.col("source_line") % 7 == 0)
+        .then(pl.lit("M1"))
+        .otherwise("record_id")
         .alias("record_id"),
-        pl.when(pl.col("source_line") % 5 == 0).then(pl.lit(None)).otherwise("visit_type")
+        pl.when(pl.col("source_line") % 5 == 0)
+        .then(pl.lit(None))
+        .otherwise("visit_type")
         .alias("visit_type"),
     )
     whole = validate_department(frame, "medical", SUITES, RUN_DATE)
@@ -195,8 +206,13 @@ def test_chunked_validation_counts_equal_whole_frame() -> None:
 
     def counts(result: dict[str, Any]) -> list[tuple[Any, ...]]:
         return [
-            (e["type"], e["column"], e["success"], e["observed"].get("unexpected_count"),
-             e["observed"].get("missing_count"))
+            (
+                e["type"],
+                e["column"],
+                e["success"],
+                e["observed"].get("unexpected_count"),
+                e["observed"].get("missing_count"),
+            )
             for e in result["expectations"]
         ]
 
@@ -220,7 +236,8 @@ def test_no_data_values_in_results_or_data_docs(tmp_path: Path) -> None:
         pl.lit(-5.0).alias("fund_paid"),
     )
     roster = roster_frame().with_columns(
-        pl.lit(secrets[1]).alias("id_norm"), pl.lit(secrets[3]).alias("relation"),
+        pl.lit(secrets[1]).alias("id_norm"),
+        pl.lit(secrets[3]).alias("relation"),
         pl.lit(secrets[1]).alias("county_code"),
     )
     results = [

@@ -280,4 +280,3 @@ def test_scan_csv_reports_a_rejected_line_that_swallowed_the_next_ones(tmp_path:
     layout = readers.CsvLayout(",", 1, ("a", "b", "c"))
     with readers.scan_csv(path, layout, []) as scan:
         assert (scan.rows, [r[0] for r in scan.rejects], scan.spanning) == (1, [3], [3])
-

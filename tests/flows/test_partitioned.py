@@ -24,8 +24,13 @@ from fanpin.settings import REPO_ROOT
 
 SAMPLE = REPO_ROOT / "sample_data" / "inbox"
 RUN_DATE = date(2026, 11, 30)
-COMPARED = ("restricted/links", "restricted/review", "published/warnings", "published/matching",
-            "restricted/worklists")
+COMPARED = (
+    "restricted/links",
+    "restricted/review",
+    "published/warnings",
+    "published/matching",
+    "restricted/worklists",
+)
 KEYS = ["110101199003070019", "R:H0001:张三:", "", "户-0042", "x" * 40]
 
 _PARTITIONS_SCRIPT = """
@@ -39,8 +44,13 @@ print(json.dumps([r[0] for r in con.execute(f"SELECT {partition_sql('k', 7)} FRO
 
 
 def _partitions_in_new_process(keys: list[str]) -> list[int]:
-    out = subprocess.run([sys.executable, "-c", _PARTITIONS_SCRIPT, json.dumps(keys)],
-                         capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", _PARTITIONS_SCRIPT, json.dumps(keys)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
     return list(json.loads(out.stdout))
 
 
@@ -64,13 +74,16 @@ def test_partition_count_must_be_a_sane_whole_number() -> None:
 
 def test_split_puts_every_record_in_exactly_one_partition(tmp_path: Path) -> None:
     """The parts of a split hold every staged row once, null keys included, with all columns."""
-    ctx = RunContext(inbox=tmp_path / "inbox", output=tmp_path / "out", run_date=RUN_DATE,
-                     policy="sample")
-    staged = pl.DataFrame({
-        "record_id": [f"r{i}" for i in range(500)] + [None],
-        "source_line": list(range(501)),
-        "event_date": [date(2026, 1, 1)] * 501,
-    })
+    ctx = RunContext(
+        inbox=tmp_path / "inbox", output=tmp_path / "out", run_date=RUN_DATE, policy="sample"
+    )
+    staged = pl.DataFrame(
+        {
+            "record_id": [f"r{i}" for i in range(500)] + [None],
+            "source_line": list(range(501)),
+            "event_date": [date(2026, 1, 1)] * 501,
+        }
+    )
     ctx.staged("health").parent.mkdir(parents=True)
     staged.write_parquet(ctx.staged("health"))
     assert split_records(ctx, "health", 4) == 501
@@ -89,8 +102,9 @@ def test_every_linker_aggregate_of_a_department_is_per_record() -> None:
 
     clause = re.compile(r"(?:GROUP|PARTITION) BY\s+([\w.]+)")
     for department in ("health", "disability"):
-        steps = link_steps(department, MatchingConfig(), "record_id", "", True,
-                           roster_prefix="lk_roster_")
+        steps = link_steps(
+            department, MatchingConfig(), "record_id", "", True, roster_prefix="lk_roster_"
+        )
         keys = [(s.name, k) for s in steps for k in clause.findall(s.sql)]
         assert keys
         wrong = [(name, k) for name, k in keys if k.split(".")[-1] != "record_id"]
@@ -116,9 +130,14 @@ def test_partitioned_run_on_two_dask_workers_publishes_what_the_single_run_does(
     with LocalCluster(**LOCAL_CLUSTER) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         assert len(client.scheduler_info()["workers"]) >= 2
         with get_task_stream(client) as stream:
-            fanned = nightly_partitioned(inbox=inbox, output=tmp_path / "parts", run_date=RUN_DATE,
-                                         policy="sample", partitions=3,
-                                         cluster_address=cluster.scheduler_address)
+            fanned = nightly_partitioned(
+                inbox=inbox,
+                output=tmp_path / "parts",
+                run_date=RUN_DATE,
+                policy="sample",
+                partitions=3,
+                cluster_address=cluster.scheduler_address,
+            )
     assert single["status"] == fanned["status"] == "succeeded", fanned["message"]
     assert len({t["worker"] for t in stream.data}) >= 2, "the partitions ran on one worker only"
     assert single["warnings"] == fanned["warnings"] and single["matching"] == fanned["matching"]

@@ -73,7 +73,9 @@ def check_reconciled(outcome: Outcome) -> None:
 def run_ingest(folder: Path, schema: DepartmentSchema, work: Path) -> Outcome:
     """Ingest `folder` into `work`, read back the outputs and check reconciliation."""
     result = ingest_department(
-        folder, schema, work / "staged" / f"{schema.department}.parquet",
+        folder,
+        schema,
+        work / "staged" / f"{schema.department}.parquet",
         work / "quarantine" / f"{schema.department}.parquet",
     )
     outcome = Outcome(result=result, folder=folder)
@@ -100,6 +102,7 @@ def ingest(tmp_path: Path, schemas: dict[str, DepartmentSchema]) -> Ingest:
     A plain name is copied from tests/data/bad/<dept>/; a pair names the file in the inbox and
     gives its bytes, a file to copy, or a function that makes it in place.
     """
+
     def run(department: str, *files: FileSpec) -> Outcome:
         folder = tmp_path / "inbox" / department
         folder.mkdir(parents=True, exist_ok=True)
@@ -141,8 +144,17 @@ class _Capture(logging.Handler):
         self.lines.append(f"{record.name}: {text}")
 
 
-LOGGERS = ("", "prefect", "prefect.flow_runs", "prefect.task_runs", "fanpin", "flows",
-           "great_expectations", "py.warnings", "duckdb")
+LOGGERS = (
+    "",
+    "prefect",
+    "prefect.flow_runs",
+    "prefect.task_runs",
+    "fanpin",
+    "flows",
+    "great_expectations",
+    "py.warnings",
+    "duckdb",
+)
 
 
 def _warm_up_great_expectations() -> None:
@@ -177,7 +189,9 @@ def debug_flow_run(
     shutil.copytree(SAMPLE, inbox)
     shutil.copy(BAD / "medical" / "png_named_csv.csv", inbox / "health" / "scan.csv")
     (inbox / "medical" / "ids_in_date_column.csv").write_bytes(
-        (BAD / "medical" / "bad_identity_numbers.csv").read_bytes().replace(b"2021-06-29", b"500110196203040015")
+        (BAD / "medical" / "bad_identity_numbers.csv")
+        .read_bytes()
+        .replace(b"2021-06-29", b"500110196203040015")
     )
     _warm_up_great_expectations()
     capture = _Capture()
@@ -194,5 +208,10 @@ def debug_flow_run(
         for logger_name, level in saved.items():
             logging.getLogger(logger_name).removeHandler(capture)
             logging.getLogger(logger_name).setLevel(level)
-    yield FlowRun(output=tmp / "out", inbox=inbox, manifest=manifest, log_lines=capture.lines,
-                  flow_run_name=name)
+    yield FlowRun(
+        output=tmp / "out",
+        inbox=inbox,
+        manifest=manifest,
+        log_lines=capture.lines,
+        flow_run_name=name,
+    )

@@ -30,12 +30,18 @@ D1, D2 = date(2026, 11, 29), date(2026, 11, 30)
 def _publication(run_date: date, version: str, source: Path) -> Publication:
     """Frames in both tiers, a worklist per town and a file added by path (hard-linked)."""
     pub = Publication(run_date=run_date, version=version)
-    pub.add("published/warnings", pl.DataFrame({"household_id": ["H1", "H2"], "first_seen": [run_date] * 2}))
+    pub.add(
+        "published/warnings",
+        pl.DataFrame({"household_id": ["H1", "H2"], "first_seen": [run_date] * 2}),
+    )
     pub.add("published/runs", pl.DataFrame({"status": ["succeeded"]}))
     pub.add("restricted/links", pl.DataFrame({"record_id": ["r1", "r2"]}))
     for town in ("古南街道", "文龙街道"):
-        pub.add("restricted/worklists", pl.DataFrame({"household_id": ["H1"]}),
-                f"county_code=500110/town={town}/part-0.parquet")
+        pub.add(
+            "restricted/worklists",
+            pl.DataFrame({"household_id": ["H1"]}),
+            f"county_code=500110/town={town}/part-0.parquet",
+        )
     pub.add("report", source, "report.html")
     return pub
 
@@ -44,8 +50,11 @@ def _snapshot(output: Path) -> dict[str, str]:
     """Path → sha256 of every file the `latest` pointer shows, plus the pointers themselves."""
     current = latest_version(output)
     assert current is not None
-    files = {str(p.relative_to(current)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted(current.rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(current)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(current.rglob("*"))
+        if p.is_file()
+    }
     return {**files, "<latest>": current.name, "<LATEST>": (output / "LATEST").read_text().strip()}
 
 
@@ -63,6 +72,7 @@ class DiskFull:
             if self.calls == self.fail_at:
                 raise OSError(errno.ENOSPC, "No space left on device")
             real(tmp, *args, **kwargs)
+
         return finish
 
 
@@ -72,6 +82,7 @@ def disk_full(monkeypatch: pytest.MonkeyPatch) -> Callable[[int | None], DiskFul
         fault = DiskFull(fail_at)
         monkeypatch.setattr(store_module, "_finish", fault.wrap(store_module._finish))
         return fault
+
     return install
 
 
@@ -107,7 +118,9 @@ def test_a_full_disk_at_any_write_of_publish_leaves_a_consistent_latest(
         assert info.value.errno == errno.ENOSPC
         after = _snapshot(output)
         new = latest_version(output)
-        assert after == before or (new is not None and new.name == "v2" and after["<LATEST>"] == "versions/v2"), fail_at
+        assert after == before or (
+            new is not None and new.name == "v2" and after["<LATEST>"] == "versions/v2"
+        ), fail_at
         assert not list((output / "versions").glob(".staging-*")), fail_at
         assert not [p for p in output.rglob("*.tmp")], fail_at
         cleanup_stale(output)
@@ -172,7 +185,9 @@ def test_a_file_appended_while_read_is_reported_or_described_exactly(
     monkeypatch.setattr(ingest_module.readers, "file_sha256", slow_sha)
     outcome = ingest("medical", ("医保结算_202611.csv", deliver))
     stats = outcome.file("医保结算_202611.csv")
-    flagged = any("changed while" in t or "being delivered" in t for t in [stats.error or "", *stats.notes])
+    flagged = any(
+        "changed while" in t or "being delivered" in t for t in [stats.error or "", *stats.notes]
+    )
     if not flagged:
         lines_read = stats.rows_read
         consumed = b"".join(good.splitlines(keepends=True)[: 1 + lines_read])
@@ -184,7 +199,9 @@ def test_a_file_appended_while_read_is_reported_or_described_exactly(
 
 
 def test_flow_with_a_full_disk_at_publish_keeps_the_previous_run_and_says_why(
-    debug_flow_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    debug_flow_run: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The CLI run of the next date hits ENOSPC while publishing: exit 1 with one line naming the
@@ -204,8 +221,19 @@ def test_flow_with_a_full_disk_at_publish_keeps_the_previous_run_and_says_why(
     monkeypatch.setattr(store_module, "_finish", fault.wrap(store_module._finish))
     monkeypatch.setattr(stages_module, "publish_version", publish_on_a_filling_disk)
     monkeypatch.delenv("FANPIN_DEBUG", raising=False)
-    code = cli.main(["run", "--inbox", str(debug_flow_run.inbox), "--output", str(output),
-                     "--run-date", "2026-11-28", "--policy", "sample"])
+    code = cli.main(
+        [
+            "run",
+            "--inbox",
+            str(debug_flow_run.inbox),
+            "--output",
+            str(output),
+            "--run-date",
+            "2026-11-28",
+            "--policy",
+            "sample",
+        ]
+    )
     assert code == 1 and fault.fail_at is not None and fault.calls == fault.fail_at
     ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fanpin:")]
     assert ours == ["fanpin: OSError: [Errno 28] No space left on device"]

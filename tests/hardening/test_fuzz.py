@@ -18,16 +18,51 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = load_schemas(ROOT / "schemas")
 MEDICAL = SCHEMAS["medical"]
 HEADERS = sorted({h for c in MEDICAL.columns for h in c.header_names})
-JUNK_HEADERS = ["", "序号", "备注", "合计", '"; DROP TABLE x; --', "c0", "source_line", "姓名 ", "\u200b姓名"]
+JUNK_HEADERS = [
+    "",
+    "序号",
+    "备注",
+    "合计",
+    '"; DROP TABLE x; --',
+    "c0",
+    "source_line",
+    "姓名 ",
+    "\u200b姓名",
+]
 CELLS = st.one_of(
-    st.sampled_from(["", " ", "YB0001", "张伟", "500110196203040015", "2021-06-29", "2021年6月29日",
-                     "44376", "住院", "门诊", "1,234.50元", "-5", "１２３", "合计", "#N/A", "\u200b",
-                     "结算流水号", "NaN", "1e400", "0x10"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "YB0001",
+            "张伟",
+            "500110196203040015",
+            "2021-06-29",
+            "2021年6月29日",
+            "44376",
+            "住院",
+            "门诊",
+            "1,234.50元",
+            "-5",
+            "１２３",
+            "合计",
+            "#N/A",
+            "\u200b",
+            "结算流水号",
+            "NaN",
+            "1e400",
+            "0x10",
+        ]
+    ),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
-    st.text(alphabet=',;\t|"\'\r\n 张王', max_size=6),
+    st.text(alphabet=",;\t|\"'\r\n 张王", max_size=6),
 )
-FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _ingest(schema: DepartmentSchema, name: str, data: bytes) -> None:
@@ -46,7 +81,10 @@ def _ingest(schema: DepartmentSchema, name: str, data: bytes) -> None:
         (stats,) = result.files
         assert stats.rows_read == stats.rows_loaded + stats.rows_quarantined
         assert stats.error is None or stats.error.startswith(name)
-        staged, quarantine = pl.read_parquet(work / "s.parquet"), pl.read_parquet(work / "q.parquet")
+        staged, quarantine = (
+            pl.read_parquet(work / "s.parquet"),
+            pl.read_parquet(work / "q.parquet"),
+        )
         assert (staged.height, quarantine.height) == (stats.rows_loaded, stats.rows_quarantined)
         assert quarantine["reason"].is_not_null().all()
 
@@ -64,7 +102,9 @@ def csv_files(draw: st.DrawFn) -> bytes:
     delimiter, quoting, line ending and encoding, maybe cut short at a random byte."""
     header = draw(st.lists(st.sampled_from(HEADERS + JUNK_HEADERS), min_size=1, max_size=12))
     width = len(header)
-    rows = draw(st.lists(st.lists(CELLS, min_size=max(width - 2, 0), max_size=width + 2), max_size=12))
+    rows = draw(
+        st.lists(st.lists(CELLS, min_size=max(width - 2, 0), max_size=width + 2), max_size=12)
+    )
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     quote_all = draw(st.booleans())
 

@@ -28,6 +28,7 @@ FOOTER = (BAD / "medical" / "footer_totals.csv").read_bytes().replace(b"YB0001",
 def _csv(header: list[str], rows: list[list[str]]) -> bytes:
     def cell(v: str) -> str:
         return '"' + v.replace('"', '""') + '"' if any(c in v for c in ',"\n') else v
+
     return "".join(",".join(map(cell, r)) + "\n" for r in [header, *rows]).encode("utf-8")
 
 
@@ -36,10 +37,21 @@ def _csv(header: list[str], rows: list[list[str]]) -> bytes:
 
 def test_sql_in_column_headers_is_just_an_extra_column(ingest: Ingest) -> None:
     """Headers holding SQL (and a header named like the scan's own columns) are ignored extras."""
-    head = ["结算流水号", "姓名", "身份证号", "结算日期", "就诊类型", "医疗总费用", "统筹基金支付", "个人负担"]
+    head = [
+        "结算流水号",
+        "姓名",
+        "身份证号",
+        "结算日期",
+        "就诊类型",
+        "医疗总费用",
+        "统筹基金支付",
+        "个人负担",
+    ]
     row = ["张伟", "", "2021-06-29", "住院", "10", "5", "5"]
-    data = _csv([*head, *SQL, "c0", "source_line"],
-                [['"YB1"', *row, "x", "y", "z", "w", "v"], ["YB2", *row, "", "", "", "", ""]])
+    data = _csv(
+        [*head, *SQL, "c0", "source_line"],
+        [['"YB1"', *row, "x", "y", "z", "w", "v"], ["YB2", *row, "", "", "", "", ""]],
+    )
     outcome = ingest("medical", ("医保.csv", data))
     assert outcome.counts("医保.csv") == (2, 2, 0)
     assert outcome.staged["source_line"].to_list() == [2, 3]
@@ -109,7 +121,16 @@ def test_bad_run_parameters_are_refused_in_one_line(
 ) -> None:
     """Path tricks and impossible dates: exit 2, one line on stderr, nothing created."""
     inbox, output = dirs
-    argv = ["run", "--inbox", str(inbox), "--output", str(output), "--run-date", "2026-11-30", *extra]
+    argv = [
+        "run",
+        "--inbox",
+        str(inbox),
+        "--output",
+        str(output),
+        "--run-date",
+        "2026-11-30",
+        *extra,
+    ]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("fanpin: ") and message in err[0], err
@@ -121,10 +142,34 @@ def test_inbox_that_is_not_a_folder_and_output_inside_inbox_are_refused(
 ) -> None:
     """`--inbox ../../nowhere` and an output inside the inbox: exit 2 with one line each."""
     inbox, _ = dirs
-    assert cli.main(["run", "--inbox", str(inbox / ".." / ".." / "nowhere-xyz"), "--output", "o",
-                     "--run-date", "2026-11-30"]) == 2
-    assert cli.main(["run", "--inbox", str(inbox), "--output", str(inbox / "out"),
-                     "--run-date", "2026-11-30"]) == 2
+    assert (
+        cli.main(
+            [
+                "run",
+                "--inbox",
+                str(inbox / ".." / ".." / "nowhere-xyz"),
+                "--output",
+                "o",
+                "--run-date",
+                "2026-11-30",
+            ]
+        )
+        == 2
+    )
+    assert (
+        cli.main(
+            [
+                "run",
+                "--inbox",
+                str(inbox),
+                "--output",
+                str(inbox / "out"),
+                "--run-date",
+                "2026-11-30",
+            ]
+        )
+        == 2
+    )
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[0].endswith("is not a folder") and "nowhere-xyz" in lines[0]
     assert lines[1] == "fanpin: --output must not contain or be inside --inbox"
@@ -152,9 +197,14 @@ def _profile_with(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> P
     ("change", "key"),
     [
         (lambda d: d.update({"exec": "rm -rf /"}), "'exec' is unexpected"),
-        (lambda d: d["parameters"].update({"__class__": 1}), "'parameters.__class__' is unexpected"),
-        (lambda d: d["parameters"]["margin_multiple"].update({"eval": "1+1"}),
-         "'parameters.margin_multiple.eval' is unexpected"),
+        (
+            lambda d: d["parameters"].update({"__class__": 1}),
+            "'parameters.__class__' is unexpected",
+        ),
+        (
+            lambda d: d["parameters"]["margin_multiple"].update({"eval": "1+1"}),
+            "'parameters.margin_multiple.eval' is unexpected",
+        ),
     ],
     ids=["top", "parameters", "nested"],
 )
@@ -166,7 +216,9 @@ def test_profile_with_an_unexpected_key_is_refused_naming_it(
         load_profile(_profile_with(tmp_path, change), ROOT / "policies")
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "sample/../sample", "SAMPLE", ""])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/etc/passwd", "sample/../sample", "SAMPLE", ""]
+)
 def test_profile_names_never_reach_the_file_system(name: str) -> None:
     """A profile named by a path is refused before any file is opened."""
     with pytest.raises(PolicyError, match="plain name"):
@@ -185,12 +237,26 @@ def test_yaml_tags_in_a_profile_are_not_executed(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- town names: paths and HTML
 
 
-TOWNS = ["../../x", "..", ".", "/etc", "a/b\\c", "<script>alert(1)</script>", '"; DROP TABLE x; --',
-         "%2e%2e%2f", "", "古南街道", "阿" * 40, "新\n山"]
+TOWNS = [
+    "../../x",
+    "..",
+    ".",
+    "/etc",
+    "a/b\\c",
+    "<script>alert(1)</script>",
+    '"; DROP TABLE x; --',
+    "%2e%2e%2f",
+    "",
+    "古南街道",
+    "阿" * 40,
+    "新\n山",
+]
 
 
 @pytest.mark.parametrize("town", TOWNS)
-def test_partition_value_keeps_a_town_inside_the_worklists_folder(tmp_path: Path, town: str) -> None:
+def test_partition_value_keeps_a_town_inside_the_worklists_folder(
+    tmp_path: Path, town: str
+) -> None:
     """Any town name makes one path component under worklists/, short enough to create."""
     root = tmp_path / "worklists"
     folder = root / f"county_code={partition_value('500110')}" / f"town={partition_value(town)}"
@@ -212,19 +278,25 @@ def test_hostile_towns_publish_inside_their_version(tmp_path: Path) -> None:
         sub = f"county_code=500110/town={partition_value(town)}/part-0.parquet"
         pub.add("restricted/worklists", pl.DataFrame({"household_id": ["H1"]}), sub)
     final = publish(tmp_path, pub, "{}")
-    root = (final / "restricted" / "worklists" / "run_date=2026-11-30" / "county_code=500110").resolve()
+    root = (
+        final / "restricted" / "worklists" / "run_date=2026-11-30" / "county_code=500110"
+    ).resolve()
     files = [p.resolve() for p in tmp_path.rglob("part-0.parquet")]
     assert len(files) == len(TOWNS) and all(p.parent.parent == root for p in files)
 
 
 def test_hostile_towns_and_file_names_render_escaped_in_the_report() -> None:
     """Town names and file names from department files appear escaped in the report HTML."""
-    manifest = json.loads((ROOT / "tests" / "data" / "report" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (ROOT / "tests" / "data" / "report" / "manifest.json").read_text(encoding="utf-8")
+    )
     manifest["inputs"][0]["file"] = "<img src=x onerror=alert(2)>.csv"
     warnings = report.read_warnings(ROOT / "tests" / "data" / "report" / "warnings.ndjson")
     warnings = warnings.with_columns(
-        pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("<script>alert(1)</script>"))
-        .otherwise(pl.col("town")).alias("town")
+        pl.when(pl.int_range(pl.len()) % 2 == 0)
+        .then(pl.lit("<script>alert(1)</script>"))
+        .otherwise(pl.col("town"))
+        .alias("town")
     )
     page = report.build_html(manifest, warnings)
     assert "<script>alert(1)" not in page and "<img src=x" not in page

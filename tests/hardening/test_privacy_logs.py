@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 import stat
-from datetime import datetime
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,19 +95,25 @@ def _api_texts(flow_run_name: str) -> tuple[list[str], list[str]]:
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[flow_run_name])),
-            sort=FlowRunSort.START_TIME_DESC, limit=5,
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=5,
         )
         assert len(runs) == 1
         run_id = runs[0].id
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])),
-            flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC, limit=100, offset=0,
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=100,
+            offset=0,
         )
         logs: list[Any] = []
         while page := client.read_logs(
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])),
-            sort=LogSort.TIMESTAMP_ASC, limit=200, offset=len(logs),
+            sort=LogSort.TIMESTAMP_ASC,
+            limit=200,
+            offset=len(logs),
         ):
             logs += page
         state = [str(runs[0].state.message or "")] if runs[0].state else []
@@ -126,7 +132,9 @@ def test_no_identity_number_or_name_in_prefect_artifacts_or_api_logs(debug_flow_
 
 
 def _modes(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in [root, *root.rglob("*")]}
+    return {
+        str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in [root, *root.rglob("*")]
+    }
 
 
 def test_restricted_tier_is_owner_only(debug_flow_run: Any) -> None:
@@ -154,13 +162,22 @@ def _med(rows: list[str]) -> bytes:
 ID_A, ID_B = "500110196203040015", "500110196203040023"
 LEAKY_FILES: dict[str, bytes] = {
     # ids and names in the date, amount and enum columns: every one fails typing
-    "shifted.csv": _med([f"YB1,张伟,{ID_A},{ID_A},住院,张伟,1,1", f"YB2,王芳,,2021-06-29,{ID_B},{ID_B},王芳,1"]),
+    "shifted.csv": _med(
+        [f"YB1,张伟,{ID_A},{ID_A},住院,张伟,1,1", f"YB2,王芳,,2021-06-29,{ID_B},{ID_B},王芳,1"]
+    ),
     # a name and an id on a line with too many fields, and an unterminated quote
-    "ragged.csv": _med([f'YB3,张伟,{ID_A},2021-06-29,住院,1,1,1,{ID_B},王芳', f'YB4,"王芳,{ID_B},2021-06-29,住院,1,1,1']),
+    "ragged.csv": _med(
+        [
+            f"YB3,张伟,{ID_A},2021-06-29,住院,1,1,1,{ID_B},王芳",
+            f'YB4,"王芳,{ID_B},2021-06-29,住院,1,1,1',
+        ]
+    ),
     # an id where the record id goes, next to a footer that names a person
     "footer.csv": _med([f"{ID_A},张伟,,2021-06-29,住院,1,1,1", f"合计 张伟 {ID_B},,,,,3,2,1"]),
     # a GB18030 file with one byte that is not GB18030, right after an id
-    "gbk.csv": _med([f"YB5,刘洋,{ID_A},2021-06-29,住院,1,1,1"]).decode().encode("gb18030")[:-30] + b"\x80\xff" + b",1\n",
+    "gbk.csv": _med([f"YB5,刘洋,{ID_A},2021-06-29,住院,1,1,1"]).decode().encode("gb18030")[:-30]
+    + b"\x80\xff"
+    + b",1\n",
     # a header-less file: its first lines are data
     "noheader.csv": f"YB6,张伟,{ID_A},2021-06-29,住院,1,1,1\n".encode() * 3,
     # an id and a name as header cells (of a header missing a required column)
@@ -176,14 +193,18 @@ def test_messages_about_bad_rows_and_files_hold_no_id_or_name(ingest: Ingest) ->
         texts += outcome.texts()
         (outcome.folder / name).unlink()
     assert any("required column 'out_of_pocket'" in t for t in texts)
-    assert any("gbk.csv: invalid gb18030 byte" in t for t in texts) or any("gbk.csv" in t for t in texts)
+    assert any("gbk.csv: invalid gb18030 byte" in t for t in texts) or any(
+        "gbk.csv" in t for t in texts
+    )
     assert leaks(texts, {"张伟", "王芳", "刘洋"}) == []
 
 
 # ---------------------------------------------------------------- the hashing key
 
 
-def test_real_inbox_without_a_key_is_refused_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_inbox_without_a_key_is_refused_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Outside sample_data/, no FANPIN_HASH_KEY (and no Secret block) raises MissingHashKey."""
     monkeypatch.delenv(HASH_KEY_ENV, raising=False)
     with pytest.raises(MissingHashKey) as info:
@@ -195,7 +216,9 @@ def test_real_inbox_without_a_key_is_refused_clearly(tmp_path: Path, monkeypatch
         resolve_hash_key(tmp_path, use_secret_block=False)
 
 
-def test_only_the_sample_inbox_gets_the_development_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_only_the_sample_inbox_gets_the_development_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """The development key is for sample_data/ only, and a copy of it elsewhere is not sample."""
     monkeypatch.delenv(HASH_KEY_ENV, raising=False)
     assert resolve_hash_key(SAMPLE_INBOX, use_secret_block=False).is_development
@@ -207,7 +230,9 @@ def test_only_the_sample_inbox_gets_the_development_key(monkeypatch: pytest.Monk
 
 
 def test_cli_without_a_key_exits_1_with_one_line(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`fanpin run` on a real inbox without a key: exit 1, one `fanpin:` line, nothing published."""
@@ -215,9 +240,20 @@ def test_cli_without_a_key_exits_1_with_one_line(
     monkeypatch.delenv("FANPIN_DEBUG", raising=False)
     inbox = tmp_path / "inbox"
     (inbox / "roster").mkdir(parents=True)
-    code = cli.main(["run", "--inbox", str(inbox), "--output", str(tmp_path / "out"),
-                     "--run-date", "2026-11-30"])
+    code = cli.main(
+        [
+            "run",
+            "--inbox",
+            str(inbox),
+            "--output",
+            str(tmp_path / "out"),
+            "--run-date",
+            "2026-11-30",
+        ]
+    )
     assert code == 1
     ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fanpin:")]
-    assert len(ours) == 1 and ours[0].startswith("fanpin: MissingHashKey: no hashing key: set FANPIN_HASH_KEY")
+    assert len(ours) == 1 and ours[0].startswith(
+        "fanpin: MissingHashKey: no hashing key: set FANPIN_HASH_KEY"
+    )
     assert not (tmp_path / "out" / "latest").exists()

@@ -16,9 +16,8 @@ TRUE_ID = "50022219800101123X"
 
 
 def _neighbours() -> list[str]:
-    subs = [TRUE_ID[:i] + ("0" if TRUE_ID[i] != "0" else "1") + TRUE_ID[i + 1:]
-            for i in range(18)]
-    swaps = [TRUE_ID[:i] + TRUE_ID[i + 1] + TRUE_ID[i] + TRUE_ID[i + 2:] for i in range(17)]
+    subs = [TRUE_ID[:i] + ("0" if TRUE_ID[i] != "0" else "1") + TRUE_ID[i + 1 :] for i in range(18)]
+    swaps = [TRUE_ID[:i] + TRUE_ID[i + 1] + TRUE_ID[i] + TRUE_ID[i + 2 :] for i in range(17)]
     return [s for s in subs + swaps if s != TRUE_ID]
 
 
@@ -37,12 +36,16 @@ def test_default_windows_cover_every_adjacent_pair() -> None:
 def test_every_one_edit_neighbour_shares_a_key_with_the_true_id() -> None:
     """All 18 substitutions and 17 transpositions of an id find it as a candidate."""
     con = duckdb.connect()
-    con.execute("CREATE TABLE roster AS SELECT 'P1' AS person_ref, ? AS id_norm "
-                "UNION ALL SELECT 'P2', '11010119991231999X'", [TRUE_ID])
+    con.execute(
+        "CREATE TABLE roster AS SELECT 'P1' AS person_ref, ? AS id_norm "
+        "UNION ALL SELECT 'P2', '11010119991231999X'",
+        [TRUE_ID],
+    )
     neighbours = _neighbours()
     con.execute("CREATE TABLE clues (record_id VARCHAR, clue VARCHAR, clue_id VARCHAR)")
-    con.executemany("INSERT INTO clues VALUES (?, 'id', ?)",
-                    [[str(i), n] for i, n in enumerate(neighbours)])
+    con.executemany(
+        "INSERT INTO clues VALUES (?, 'id', ?)", [[str(i), n] for i, n in enumerate(neighbours)]
+    )
     rows = con.execute(fuzzy_id_candidates_sql("clues", "roster", WINDOWS)).fetchall()
     assert {r[0] for r in rows} == {str(i) for i in range(len(neighbours))}
     assert {r[2] for r in rows} == {"P1"}

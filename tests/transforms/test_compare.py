@@ -46,8 +46,10 @@ def test_null_name_never_agrees() -> None:
     """A missing name is no evidence."""
     con = duckdb.connect()
     register_functions(con)
-    sql = (f"SELECT {name_level_sql(0.92)} FROM (SELECT NULL::VARCHAR AS name_norm, "
-           "NULL::VARCHAR AS name_key) r, (SELECT '张丽' AS name_norm, 'zhangli' AS name_key) p")
+    sql = (
+        f"SELECT {name_level_sql(0.92)} FROM (SELECT NULL::VARCHAR AS name_norm, "
+        "NULL::VARCHAR AS name_key) r, (SELECT '张丽' AS name_norm, 'zhangli' AS name_key) p"
+    )
     assert con.execute(sql).fetchall() == [(0,)]
 
 
@@ -73,8 +75,10 @@ def test_edit_in_birth_digits_is_detected() -> None:
 
 def test_area_agrees_with_county_or_id_area() -> None:
     """The record's address code may match the residence county or the id's own area."""
-    sql = (f"SELECT {area_agrees_sql('a')} FROM (SELECT '500222' AS a) r, "
-           "(SELECT '500101' AS county_code, '500222' AS id_area) p")
+    sql = (
+        f"SELECT {area_agrees_sql('a')} FROM (SELECT '500222' AS a) r, "
+        "(SELECT '500101' AS county_code, '500222' AS id_area) p"
+    )
     assert duckdb.sql(sql).fetchall() == [(True,)]
 
 

@@ -13,8 +13,9 @@ import pytest
 from transforms import scoring
 from transforms.explain import explain_household
 
-_spec = importlib.util.spec_from_file_location("_rules_world",
-                                               Path(__file__).with_name("test_rules.py"))
+_spec = importlib.util.spec_from_file_location(
+    "_rules_world", Path(__file__).with_name("test_rules.py")
+)
 assert _spec is not None and _spec.loader is not None
 _world = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_world)

@@ -65,13 +65,15 @@ def roster(rows: Sequence[tuple[str, str, str | None, str]] | None = None) -> pl
         ("H1", "张小明", C, "子女"),
         ("H2", "李明", D, "户主"),
     ]
-    frame = pl.DataFrame(rows, schema=["household_id", "name", "id_number", "relation"],
-                         orient="row")
+    frame = pl.DataFrame(
+        rows, schema=["household_id", "name", "id_number", "relation"], orient="row"
+    )
     frame = with_names(frame.with_columns(id_columns()))
     ref = pl.lit("R:") + pl.col("household_id") + ":" + pl.col("name_norm")
     unique = pl.col("id_norm").is_not_null() & (pl.len().over("id_norm") == 1)
-    return frame.with_columns(county_code=pl.lit("500222"),
-                              person_ref=pl.when(unique).then("id_norm").otherwise(ref))
+    return frame.with_columns(
+        county_code=pl.lit("500222"), person_ref=pl.when(unique).then("id_norm").otherwise(ref)
+    )
 
 
 def records(rows: Sequence[tuple[Any, ...]], cert: bool = False) -> pl.DataFrame:
@@ -94,19 +96,18 @@ def link(
 ) -> tuple[dict[str, dict[str, Any]], pl.DataFrame]:
     """Links keyed by record_id, and the review frame."""
     con = duckdb.connect()
-    links, review = link_department(con, roster() if ros is None else ros, recs, department,
-                                    config)
+    links, review = link_department(con, roster() if ros is None else ros, recs, department, config)
     frame = links.pl()
     assert frame.columns == list(LINK_COLUMNS)
     return {r["record_id"]: r for r in frame.to_dicts()}, review.pl()
 
 
 def substitute(id18: str, pos: int) -> str:
-    return id18[:pos] + str((int(id18[pos]) + 1) % 10) + id18[pos + 1:]
+    return id18[:pos] + str((int(id18[pos]) + 1) % 10) + id18[pos + 1 :]
 
 
 def transpose(id18: str, pos: int) -> str:
-    return id18[:pos] + id18[pos + 1] + id18[pos] + id18[pos + 2:]
+    return id18[:pos] + id18[pos + 1] + id18[pos] + id18[pos + 2 :]
 
 
 # --------------------------------------------------------------------------- exact tier
@@ -177,9 +178,13 @@ def test_head_id_with_unknown_name_goes_to_review() -> None:
 
 def test_head_id_with_two_homophone_members_goes_to_review() -> None:
     """Two members answer to the record's name, neither letter for letter: review both."""
-    ros = roster([
-        ("H1", "张丽", A, "户主"), ("H1", "王强", B, "配偶"), ("H1", "王蔷", C, "子女"),
-    ])
+    ros = roster(
+        [
+            ("H1", "张丽", A, "户主"),
+            ("H1", "王强", B, "配偶"),
+            ("H1", "王蔷", C, "子女"),
+        ]
+    )
     out, review = link(records([("r1", "王墙", A)]), ros)
     assert out["r1"]["match_status"] == "review"
     assert set(review["person_ref"]) == {B, C} and set(review["why"]) == {"household_ambiguous"}
@@ -187,9 +192,13 @@ def test_head_id_with_two_homophone_members_goes_to_review() -> None:
 
 def test_head_id_member_with_exact_name_beats_a_homophone_member() -> None:
     """王强 exactly and 王蔷 by sound: the head's id on 王强's record links 王强."""
-    ros = roster([
-        ("H1", "张丽", A, "户主"), ("H1", "王强", B, "配偶"), ("H1", "王蔷", C, "子女"),
-    ])
+    ros = roster(
+        [
+            ("H1", "张丽", A, "户主"),
+            ("H1", "王强", B, "配偶"),
+            ("H1", "王蔷", C, "子女"),
+        ]
+    )
     out, _ = link(records([("r1", "王强", A)]), ros)
     assert out["r1"]["person_ref"] == B and out["r1"]["match_method"] == "head_id_member"
 
@@ -297,11 +306,15 @@ def test_record_without_any_id_stays_unmatched_and_is_counted() -> None:
 def village_roster() -> pl.DataFrame:
     """Two households in two villages: 张丽 heads H1 (篆塘镇新街村); a second 张丽 is a
     member (not the head) of H2 in 东溪镇双河村; 李明 heads H3 in 东溪镇双河村."""
-    frame = roster([
-        ("H1", "张丽", A, "户主"), ("H1", "王强", B, "配偶"),
-        ("H2", "刘军", C, "户主"), ("H2", "张丽", make_id("50022219850505126"), "子女"),
-        ("H3", "李明", D, "户主"),
-    ])
+    frame = roster(
+        [
+            ("H1", "张丽", A, "户主"),
+            ("H1", "王强", B, "配偶"),
+            ("H2", "刘军", C, "户主"),
+            ("H2", "张丽", make_id("50022219850505126"), "子女"),
+            ("H3", "李明", D, "户主"),
+        ]
+    )
     first = pl.col("household_id") == "H1"
     town = pl.when(first).then(pl.lit("篆塘镇")).otherwise(pl.lit("东溪镇"))
     village = pl.when(first).then(pl.lit("新街村")).otherwise(pl.lit("双河村"))
@@ -316,8 +329,12 @@ def housing(rows: Sequence[tuple[str, str, str | None, str | None]]) -> pl.DataF
 
 def test_no_clue_record_links_by_name_and_village_of_the_head() -> None:
     """No id, but the address names 张丽's town and village: the head 张丽 links (name_address)."""
-    recs = housing([("r1", "张丽", None, "綦江区篆塘镇新街村1组10号"),
-                    ("r2", "李明", None, "綦江区 东溪镇 双河村 3组 7号")])
+    recs = housing(
+        [
+            ("r1", "张丽", None, "綦江区篆塘镇新街村1组10号"),
+            ("r2", "李明", None, "綦江区 东溪镇 双河村 3组 7号"),
+        ]
+    )
     out, review = link(recs, village_roster(), "housing")
     assert out["r1"]["person_ref"] == A and out["r1"]["match_method"] == "name_address"
     assert out["r1"]["household_id"] == "H1" and out["r1"]["match_status"] == "linked"
@@ -328,15 +345,14 @@ def test_no_clue_record_links_by_name_and_village_of_the_head() -> None:
 
 def test_namesake_outsider_in_another_village_does_not_link() -> None:
     """张丽 without an id living in a village where no roster 张丽 lives: unmatched."""
-    recs = housing([("r1", "张丽", None, "綦江区石壕镇新街村2组5号"),
-                    ("r2", "张丽", None, None)])
+    recs = housing([("r1", "张丽", None, "綦江区石壕镇新街村2组5号"), ("r2", "张丽", None, None)])
     out, review = link(recs, village_roster(), "housing")
     assert out["r1"]["match_status"] == "unmatched" and out["r1"]["person_ref"] is None
     assert out["r2"]["match_status"] == "unmatched" and review.is_empty()
 
 
 def test_village_must_follow_its_town_not_just_appear_inside_another_name() -> None:
-    """"新街村" inside another town's address is not 篆塘镇新街村: unmatched."""
+    """ "新街村" inside another town's address is not 篆塘镇新街村: unmatched."""
     recs = housing([("r1", "张丽", None, "綦江区三角镇新街村1组10号")])
     out, _ = link(recs, village_roster(), "housing")
     assert out["r1"]["match_status"] == "unmatched"
@@ -354,10 +370,14 @@ def test_two_roster_namesakes_in_one_village_go_to_review() -> None:
     """Two roster 李明 in 东溪镇双河村, both heads: never a pick, both reviewed."""
     ros = village_roster()
     twin = ros.filter(pl.col("household_id") == "H3").with_columns(
-        household_id=pl.lit("H4"), id_number=pl.lit(make_id("50022219700505151")))
+        household_id=pl.lit("H4"), id_number=pl.lit(make_id("50022219700505151"))
+    )
     twin = twin.with_columns(id_columns()).with_columns(person_ref=pl.col("id_norm"))
-    out, review = link(housing([("r1", "李明", None, "东溪镇双河村")]),
-                       pl.concat([ros, twin.select(ros.columns)]), "housing")
+    out, review = link(
+        housing([("r1", "李明", None, "东溪镇双河村")]),
+        pl.concat([ros, twin.select(ros.columns)]),
+        "housing",
+    )
     assert out["r1"]["match_status"] == "review" and review.height == 2
 
 
@@ -420,11 +440,17 @@ def test_certificate_and_id_both_agree_goes_to_review() -> None:
 
 def test_every_record_appears_exactly_once() -> None:
     """A mixed extract: one links row per record; review rows only for review records."""
-    recs = records([
-        ("r1", "张丽", A), ("r2", "王强", A), ("r3", "钱多多", A), ("r4", "张丽", None),
-        ("r5", "王强", transpose(B, 9)), ("r6", "李明", make_id(D[:14] + "777")),
-        ("r7", "张丽", "123"),
-    ])
+    recs = records(
+        [
+            ("r1", "张丽", A),
+            ("r2", "王强", A),
+            ("r3", "钱多多", A),
+            ("r4", "张丽", None),
+            ("r5", "王强", transpose(B, 9)),
+            ("r6", "李明", make_id(D[:14] + "777")),
+            ("r7", "张丽", "123"),
+        ]
+    )
     out, review = link(recs)
     assert sorted(out) == [f"r{i}" for i in range(1, 8)]
     reviewed = {k for k, v in out.items() if v["match_status"] == "review"}
@@ -437,21 +463,32 @@ def _fullwidth(s: str) -> str:
     return "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in s)
 
 
-ID_VARIANTS = st.sampled_from([
-    lambda s: s, lambda s: " " + s[:6] + " " + s[6:] + "\u3000", _fullwidth,
-    lambda s: s.lower(), lambda s: s[:10] + "\u200b" + s[10:],
-])
-NAME_VARIANTS = st.sampled_from([
-    ("阿依古丽·买买提", "阿依古丽•买买提"), ("阿依古丽·买买提", "阿依古丽．买买提"),
-    ("阿依古丽·买买提", "阿依古丽.买买提"), ("陈丽", "陳麗"), ("陈丽", " 陈 丽 "),
-    ("陈丽", "陈\u3000丽"),
-])
+ID_VARIANTS = st.sampled_from(
+    [
+        lambda s: s,
+        lambda s: " " + s[:6] + " " + s[6:] + "\u3000",
+        _fullwidth,
+        lambda s: s.lower(),
+        lambda s: s[:10] + "\u200b" + s[10:],
+    ]
+)
+NAME_VARIANTS = st.sampled_from(
+    [
+        ("阿依古丽·买买提", "阿依古丽•买买提"),
+        ("阿依古丽·买买提", "阿依古丽．买买提"),
+        ("阿依古丽·买买提", "阿依古丽.买买提"),
+        ("陈丽", "陳麗"),
+        ("陈丽", " 陈 丽 "),
+        ("陈丽", "陈\u3000丽"),
+    ]
+)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(id_variant=ID_VARIANTS, names=NAME_VARIANTS)
-def test_normalization_equivalent_inputs_link_the_same(id_variant: Any,
-                                                       names: tuple[str, str]) -> None:
+def test_normalization_equivalent_inputs_link_the_same(
+    id_variant: Any, names: tuple[str, str]
+) -> None:
     """Spaces, full-width, lowercase x, traditional chars and dot variants link alike."""
     pid = x_id("65010119880808")
     canonical, variant = names
@@ -459,7 +496,9 @@ def test_normalization_equivalent_inputs_link_the_same(id_variant: Any,
     out, _ = link(records([("a", canonical, pid), ("b", variant, id_variant(pid))]), ros)
     assert out["b"]["person_ref"] == out["a"]["person_ref"] == pid
     assert (out["b"]["match_method"], out["b"]["match_score"]) == (
-        out["a"]["match_method"], out["a"]["match_score"])
+        out["a"]["match_method"],
+        out["a"]["match_score"],
+    )
 
 
 def test_steps_can_be_run_and_inspected_one_by_one() -> None:
@@ -469,9 +508,12 @@ def test_steps_can_be_run_and_inspected_one_by_one() -> None:
     from transforms.linker import link_steps
 
     steps = link_steps("health", CONFIG, "*", "*", with_cert=False, roster_prefix="lk_roster_")
-    tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()"
-    ).fetchall()}
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()"
+        ).fetchall()
+    }
     assert all(s.name in tables for s in steps)
     fast = "SELECT count(*) FROM lk_health_base WHERE match_status = 'linked' AND NOT open"
     assert con.execute(fast).fetchall() == [(1,)]

@@ -30,5 +30,9 @@ def test_mask_name_minority_parts_masked_each() -> None:
 def test_mask_id_keeps_area_and_last_four() -> None:
     """ID numbers: 500222********1234; a 15-digit number keeps 6 + 4 too; short text all stars."""
     assert ids(["500222199001011234", "500222900101123", "12345", "", None]) == [
-        "500222********1234", "500222*****1123", "*****", "", None,
+        "500222********1234",
+        "500222*****1123",
+        "*****",
+        "",
+        None,
     ]

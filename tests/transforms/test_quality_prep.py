@@ -24,8 +24,11 @@ def test_expectation_columns_reads_single_and_pair_forms() -> None:
 def test_id_valid_nonblank_nulls_blank_numbers() -> None:
     """Blank numbers become null (ignored by `mostly`); given numbers keep their validity."""
     frame = pl.DataFrame(
-        {"id_valid": [True, False, False], "id_problem": [None, "missing", "checksum"],
-         "other": [1, 2, 3]}
+        {
+            "id_valid": [True, False, False],
+            "id_problem": [None, "missing", "checksum"],
+            "other": [1, 2, 3],
+        }
     )
     assert "id_valid_nonblank" in available_columns(frame.columns)
     narrow = select_for_validation(frame, ["id_valid_nonblank"])
@@ -66,5 +69,9 @@ def test_suite_columns_lists_what_the_suite_reads_with_derived_sources() -> None
         {"type": "y", "kwargs": {"column": "id_valid_nonblank", "mostly": 0.5}},
     ]
     assert suite_columns(suite) == {
-        "record_id", "total_cost", "out_of_pocket", "id_valid", "id_problem",
+        "record_id",
+        "total_cost",
+        "out_of_pocket",
+        "id_valid",
+        "id_problem",
     }

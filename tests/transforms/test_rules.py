@@ -22,22 +22,51 @@ POLICIES = Path(__file__).resolve().parents[2] / "policies"
 RUN = date(2022, 6, 30)
 
 ROSTER_SCHEMA = {
-    "household_id": pl.Utf8, "person_ref": pl.Utf8, "person_key": pl.Utf8, "name": pl.Utf8,
-    "name_norm": pl.Utf8, "id_norm": pl.Utf8, "id_birth": pl.Date, "relation": pl.Utf8,
-    "county_code": pl.Utf8, "town": pl.Utf8, "village": pl.Utf8, "category": pl.Utf8,
-    "area_type": pl.Utf8, "household_size": pl.Int64, "monthly_income_per_capita": pl.Float64,
-    "enrolled_on": pl.Date, "living_subsidy": pl.Boolean, "nursing_subsidy": pl.Boolean,
+    "household_id": pl.Utf8,
+    "person_ref": pl.Utf8,
+    "person_key": pl.Utf8,
+    "name": pl.Utf8,
+    "name_norm": pl.Utf8,
+    "id_norm": pl.Utf8,
+    "id_birth": pl.Date,
+    "relation": pl.Utf8,
+    "county_code": pl.Utf8,
+    "town": pl.Utf8,
+    "village": pl.Utf8,
+    "category": pl.Utf8,
+    "area_type": pl.Utf8,
+    "household_size": pl.Int64,
+    "monthly_income_per_capita": pl.Float64,
+    "enrolled_on": pl.Date,
+    "living_subsidy": pl.Boolean,
+    "nursing_subsidy": pl.Boolean,
 }
 RECORD_SCHEMAS = {
     "health": {"record_id": pl.Utf8, "event_type": pl.Utf8, "event_date": pl.Date},
-    "medical": {"record_id": pl.Utf8, "settled_on": pl.Date, "visit_type": pl.Utf8,
-                "total_cost": pl.Float64, "fund_paid": pl.Float64, "out_of_pocket": pl.Float64},
+    "medical": {
+        "record_id": pl.Utf8,
+        "settled_on": pl.Date,
+        "visit_type": pl.Utf8,
+        "total_cost": pl.Float64,
+        "fund_paid": pl.Float64,
+        "out_of_pocket": pl.Float64,
+    },
     "housing": {"record_id": pl.Utf8, "appraised_on": pl.Date, "safety_grade": pl.Utf8},
-    "disability": {"record_id": pl.Utf8, "disability_type": pl.Utf8, "disability_grade": pl.Int8,
-                   "issued_on": pl.Date, "status": pl.Utf8},
+    "disability": {
+        "record_id": pl.Utf8,
+        "disability_type": pl.Utf8,
+        "disability_grade": pl.Int8,
+        "issued_on": pl.Date,
+        "status": pl.Utf8,
+    },
 }
-LINK_SCHEMA = {"department": pl.Utf8, "record_id": pl.Utf8, "person_ref": pl.Utf8,
-               "household_id": pl.Utf8, "match_status": pl.Utf8}
+LINK_SCHEMA = {
+    "department": pl.Utf8,
+    "record_id": pl.Utf8,
+    "person_ref": pl.Utf8,
+    "household_id": pl.Utf8,
+    "match_status": pl.Utf8,
+}
 
 
 def profile(name: str = "sample") -> Profile:
@@ -46,8 +75,9 @@ def profile(name: str = "sample") -> Profile:
 
 def rehome(rules_of: Profile, standards_of: Profile) -> Profile:
     """`rules_of`'s parameters with `standards_of`'s counties and standards (like sample.yaml)."""
-    return dataclasses.replace(rules_of, counties=standards_of.counties,
-                               standards=standards_of.standards)
+    return dataclasses.replace(
+        rules_of, counties=standards_of.counties, standards=standards_of.standards
+    )
 
 
 class World:
@@ -58,18 +88,44 @@ class World:
         self.records: dict[str, list[dict[str, Any]]] = {d: [] for d in RECORD_SCHEMAS}
         self.links: list[dict[str, Any]] = []
 
-    def person(self, hh: str, ref: str, *, relation: str = "户主", category: str = "低保",
-               income: float = 300.0, size: int = 1, county: str = "500110",
-               area: str = "农村", birth: date | None = date(1970, 1, 1),
-               enrolled: date = date(2020, 1, 1), living: bool | None = None,
-               nursing: bool | None = None) -> World:
-        self.people.append({
-            "household_id": hh, "person_ref": ref, "person_key": f"k-{ref}", "name": "张小丽",
-            "name_norm": "张小丽", "id_norm": None, "id_birth": birth, "relation": relation,
-            "county_code": county, "town": "古南街道", "village": "新城村", "category": category,
-            "area_type": area, "household_size": size, "monthly_income_per_capita": income,
-            "enrolled_on": enrolled, "living_subsidy": living, "nursing_subsidy": nursing,
-        })
+    def person(
+        self,
+        hh: str,
+        ref: str,
+        *,
+        relation: str = "户主",
+        category: str = "低保",
+        income: float = 300.0,
+        size: int = 1,
+        county: str = "500110",
+        area: str = "农村",
+        birth: date | None = date(1970, 1, 1),
+        enrolled: date = date(2020, 1, 1),
+        living: bool | None = None,
+        nursing: bool | None = None,
+    ) -> World:
+        self.people.append(
+            {
+                "household_id": hh,
+                "person_ref": ref,
+                "person_key": f"k-{ref}",
+                "name": "张小丽",
+                "name_norm": "张小丽",
+                "id_norm": None,
+                "id_birth": birth,
+                "relation": relation,
+                "county_code": county,
+                "town": "古南街道",
+                "village": "新城村",
+                "category": category,
+                "area_type": area,
+                "household_size": size,
+                "monthly_income_per_capita": income,
+                "enrolled_on": enrolled,
+                "living_subsidy": living,
+                "nursing_subsidy": nursing,
+            }
+        )
         return self
 
     def record(self, dept: str, ref: str, match: str = "linked", **values: Any) -> World:
@@ -77,38 +133,61 @@ class World:
         self.records[dept].append({"record_id": rid, **values})
         hh = next(p["household_id"] for p in self.people if p["person_ref"] == ref)
         linked = match == "linked"
-        self.links.append({"department": dept, "record_id": rid,
-                           "person_ref": ref if linked else None,
-                           "household_id": hh if linked else None, "match_status": match})
+        self.links.append(
+            {
+                "department": dept,
+                "record_id": rid,
+                "person_ref": ref if linked else None,
+                "household_id": hh if linked else None,
+                "match_status": match,
+            }
+        )
         return self
 
     def health(self, ref: str, event_type: str, day: date, match: str = "linked") -> World:
         return self.record("health", ref, match, event_type=event_type, event_date=day)
 
     def medical(self, ref: str, day: date, oop: float, visit: str = "门诊") -> World:
-        return self.record("medical", ref, settled_on=day, visit_type=visit,
-                           total_cost=oop * 2, fund_paid=oop, out_of_pocket=oop)
+        return self.record(
+            "medical",
+            ref,
+            settled_on=day,
+            visit_type=visit,
+            total_cost=oop * 2,
+            fund_paid=oop,
+            out_of_pocket=oop,
+        )
 
     def housing(self, ref: str, day: date, grade: str) -> World:
         return self.record("housing", ref, appraised_on=day, safety_grade=grade)
 
-    def disability(self, ref: str, kind: str, grade: int, status: str = "有效",
-                   issued: date = date(2019, 5, 1)) -> World:
-        return self.record("disability", ref, disability_type=kind, disability_grade=grade,
-                           issued_on=issued, status=status)
+    def disability(
+        self, ref: str, kind: str, grade: int, status: str = "有效", issued: date = date(2019, 5, 1)
+    ) -> World:
+        return self.record(
+            "disability",
+            ref,
+            disability_type=kind,
+            disability_grade=grade,
+            issued_on=issued,
+            status=status,
+        )
 
     def frames(self) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], pl.DataFrame]:
         roster = pl.DataFrame(self.people, schema=ROSTER_SCHEMA)
-        recs = {d: pl.DataFrame(rows, schema=RECORD_SCHEMAS[d]) for d, rows in
-                self.records.items()}
+        recs = {d: pl.DataFrame(rows, schema=RECORD_SCHEMAS[d]) for d, rows in self.records.items()}
         return roster, recs, pl.DataFrame(self.links, schema=LINK_SCHEMA)
 
     def inputs(self, prof: Profile | None = None, run: date = RUN) -> rules.RuleInputs:
         roster, recs, links = self.frames()
         return rules.prepare_inputs(roster, recs, links, prof or profile(), run)
 
-    def run(self, rule: Callable[[rules.RuleInputs], pl.LazyFrame],
-            prof: Profile | None = None, run: date = RUN) -> pl.DataFrame:
+    def run(
+        self,
+        rule: Callable[[rules.RuleInputs], pl.LazyFrame],
+        prof: Profile | None = None,
+        run: date = RUN,
+    ) -> pl.DataFrame:
         out = rule(self.inputs(prof, run)).collect()
         assert out.schema == pl.Schema(rules.REASON_SCHEMA)
         return out.sort("household_id", "person_ref", "record_id", nulls_last=True)
@@ -146,8 +225,13 @@ def test_deceased_member_fires_for_death_on_or_before_run_date() -> None:
     out = w.run(rules.deceased_member)
     assert out["household_id"].to_list() == ["H1"]
     assert out.row(0, named=True) | {"detail": None} == {
-        "household_id": "H1", "code": "DECEASED_MEMBER", "person_ref": "p1",
-        "department": "health", "record_id": "H001", "date": RUN, "amount": None,
+        "household_id": "H1",
+        "code": "DECEASED_MEMBER",
+        "person_ref": "p1",
+        "department": "health",
+        "record_id": "H001",
+        "date": RUN,
+        "amount": None,
         "detail": None,
     }
 
@@ -202,8 +286,9 @@ def test_medical_burden_household_share_of_income() -> None:
     # income 300 x 2 people x 12 = 7200 → line 3600; H1 spends 3600, H2 3599, H3 has no income.
     w = World()
     for hh, spend in (("H1", 1800.0), ("H2", 1799.5)):
-        w.person(hh, f"{hh}a", income=300, size=2).person(hh, f"{hh}b", relation="配偶",
-                                                          income=300, size=2)
+        w.person(hh, f"{hh}a", income=300, size=2).person(
+            hh, f"{hh}b", relation="配偶", income=300, size=2
+        )
         w.medical(f"{hh}a", date(2022, 2, 1), spend).medical(f"{hh}b", date(2022, 3, 1), 1800)
     w.person("H3", "H3a", income=0, size=2).medical("H3a", date(2022, 2, 1), 7000)
     out = w.run(rules.medical_burden)
@@ -250,8 +335,14 @@ def test_severe_illness_two_inpatient_settlements() -> None:
 def test_severe_disability_grades() -> None:
     """000 (二)(九): valid grade 1/2 of any type, or grade 3/4 智力/精神 → SEVERE_DISABILITY."""
     w = World()
-    cases = [("肢体", 2, True), ("肢体", 3, False), ("精神", 4, True), ("智力", 3, True),
-             ("视力", 1, True), ("听力", 4, False)]
+    cases = [
+        ("肢体", 2, True),
+        ("肢体", 3, False),
+        ("精神", 4, True),
+        ("智力", 3, True),
+        ("视力", 1, True),
+        ("听力", 4, False),
+    ]
     for i, (kind, grade, _) in enumerate(cases):
         w.person(f"H{i}", f"p{i}").disability(f"p{i}", kind, grade)
     out = w.run(rules.severe_disability)
@@ -358,7 +449,8 @@ def test_single_person_dibao_income_between_standard_and_margin() -> None:
         w.disability(f"{hh}b", "肢体", 1)
     out = single(w)
     assert out.select("household_id", "person_ref", "department").rows() == [
-        ("H2", "H2b", "roster"), ("H3", "H3b", "roster")
+        ("H2", "H2b", "roster"),
+        ("H3", "H3b", "roster"),
     ]
     assert "重残" in out["detail"][0] and "744" in out["detail"][0]
 
@@ -367,8 +459,9 @@ def test_single_person_dibao_needs_severe_member_and_non_dibao_household() -> No
     """000 (二) 未纳入低保或特困供养范围 … 重残人员、重病患者: both conditions are needed."""
     w = World().person("H1", "p1", category="低保边缘", income=600)  # nobody severe
     w.person("H2", "p2", category="低保", income=600).disability("p2", "肢体", 1)
-    w.person("H3", "p3", category="易返贫致贫", income=600).health("p3", "重大疾病",
-                                                                   date(2022, 1, 1))
+    w.person("H3", "p3", category="易返贫致贫", income=600).health(
+        "p3", "重大疾病", date(2022, 1, 1)
+    )
     out = single(w)
     assert out.select("household_id", "person_ref").rows() == [("H3", "p3")]
     assert "重病" in out["detail"][0]
@@ -394,7 +487,8 @@ def test_gradual_exit_dibao_income_above_standard_within_ceiling() -> None:
     w.person("H5", "H5a", category="低保边缘", income=600)
     out = w.run(rules.gradual_exit)
     assert out.select("household_id", "person_ref", "amount").rows() == [
-        ("H2", None, 500.0), ("H3", None, 744.0)
+        ("H2", None, 500.0),
+        ("H3", None, 744.0),
     ]
     assert "6 个月渐退期" in out["detail"][0]
 
@@ -417,8 +511,7 @@ def test_income_rules_do_not_fire_without_a_standard() -> None:
 def test_standard_in_force_on_run_date_is_used() -> None:
     """docs/policy.md: a run uses the standard in force on its run date (latest effective_from)."""
     base = profile()
-    newer = dataclasses.replace(base.standards[0], amount=520.0,
-                                effective_from=date(2022, 7, 1))
+    newer = dataclasses.replace(base.standards[0], amount=520.0, effective_from=date(2022, 7, 1))
     prof = dataclasses.replace(base, standards=(*base.standards, newer))
     assert newer.county_code == "500110" and newer.area_type == "农村"
     w = World().person("H1", "p1", income=510)
@@ -432,8 +525,13 @@ def test_standard_in_force_on_run_date_is_used() -> None:
 def test_tekun_minor_aged_16_or_17() -> None:
     """000 (二) 特困救助供养的未成年人年龄从 16 周岁延长至 18 周岁: ages 16 and 17 fire."""
     w = World().person("H1", "head", category="特困", birth=date(1960, 1, 1))
-    births = {"turns16": date(2006, 6, 30), "is15": date(2006, 7, 1), "is17": date(2004, 7, 1),
-              "turns18": date(2004, 6, 30), "noid": None}
+    births = {
+        "turns16": date(2006, 6, 30),
+        "is15": date(2006, 7, 1),
+        "is17": date(2004, 7, 1),
+        "turns18": date(2004, 6, 30),
+        "noid": None,
+    }
     for ref, born in births.items():
         w.person("H1", ref, relation="子女", category="特困", birth=born)
     w.person("H2", "dibao16", category="低保", birth=date(2006, 1, 1))
@@ -499,8 +597,13 @@ def test_all_reasons_in_code_order() -> None:
     w = World().person("H1", "p1", category="低保边缘", income=600)
     w.health("p1", "死亡", date(2022, 1, 1)).disability("p1", "肢体", 1)
     codes = rules.all_reasons(w.inputs()).collect()["code"].to_list()
-    assert codes == ["DECEASED_MEMBER", "SEVERE_DISABILITY", "SUBSIDY_GAP", "SUBSIDY_GAP",
-                     "SINGLE_PERSON_DIBAO"]
+    assert codes == [
+        "DECEASED_MEMBER",
+        "SEVERE_DISABILITY",
+        "SUBSIDY_GAP",
+        "SUBSIDY_GAP",
+        "SINGLE_PERSON_DIBAO",
+    ]
 
 
 def test_a_repeated_record_id_is_joined_to_its_links_row_by_row() -> None:
@@ -510,8 +613,10 @@ def test_a_repeated_record_id_is_joined_to_its_links_row_by_row() -> None:
     world.medical("p1", date(2022, 5, 2), 200.0)
     roster, recs, links = world.frames()
     rows = {"source_file": ["m.csv", "m.csv"], "source_line": [2, 3]}
-    medical = recs["medical"].with_columns(record_id=pl.lit("M001")).with_columns(
-        pl.Series(k, v) for k, v in rows.items()
+    medical = (
+        recs["medical"]
+        .with_columns(record_id=pl.lit("M001"))
+        .with_columns(pl.Series(k, v) for k, v in rows.items())
     )
     medical_links = links.with_columns(record_id=pl.lit("M001")).with_columns(
         pl.Series(k, v) for k, v in rows.items()

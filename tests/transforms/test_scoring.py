@@ -14,8 +14,9 @@ from fanpin.policy import Profile
 from transforms import scoring
 
 # The tiny-world builder lives with the rule tests; load it rather than copy it.
-_spec = importlib.util.spec_from_file_location("_rules_world",
-                                               Path(__file__).with_name("test_rules.py"))
+_spec = importlib.util.spec_from_file_location(
+    "_rules_world", Path(__file__).with_name("test_rules.py")
+)
 assert _spec is not None and _spec.loader is not None
 _world = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_world)
@@ -63,13 +64,16 @@ def test_score_is_capped_at_100() -> None:
 def test_levels_by_cut_offs() -> None:
     """red ≥ 60, orange ≥ 35, yellow below (profile cut-offs)."""
     w = World()
-    w.person("H1", "p1", category="易返贫致贫", income=2000).medical("p1", date(2022, 1, 1),
-                                                                     9000)  # 35
-    w.person("H2", "p2", category="易返贫致贫", income=2000).housing("p2", date(2021, 1, 1),
-                                                                     "C")  # 30
+    w.person("H1", "p1", category="易返贫致贫", income=2000).medical(
+        "p1", date(2022, 1, 1), 9000
+    )  # 35
+    w.person("H2", "p2", category="易返贫致贫", income=2000).housing(
+        "p2", date(2021, 1, 1), "C"
+    )  # 30
     out = score(w)
     assert out.select("household_id", "risk_score", "risk_level").rows() == [
-        ("H1", 35, "orange"), ("H2", 30, "yellow")
+        ("H1", 35, "orange"),
+        ("H2", 30, "yellow"),
     ]
 
 
@@ -90,8 +94,14 @@ def test_reasons_carry_labels_kinds_evidence_and_person_key() -> None:
     w.person("H1", "p2", relation="子女", birth=date(2000, 1, 1))
     reason = score(w)["reasons"][0][0]
     assert reason == {
-        "code": "DECEASED_MEMBER", "label": "成员死亡", "kind": "verify", "person_key": "k-p1",
-        "department": "health", "record_id": "H001", "date": date(2022, 1, 1), "amount": None,
+        "code": "DECEASED_MEMBER",
+        "label": "成员死亡",
+        "kind": "verify",
+        "person_key": "k-p1",
+        "department": "health",
+        "record_id": "H001",
+        "date": date(2022, 1, 1),
+        "amount": None,
         "detail": reason["detail"],
     }
 
@@ -111,15 +121,25 @@ def test_same_household_differs_between_qijiang_and_panzhihua() -> None:
     w = World().person("H1", "p1", category="支出型困难", income=900, county="510402")
     w.person("H2", "p2", category="易返贫致贫", income=5000, county="510402")
     w.disability("p2", "智力", 3, issued=date(2020, 1, 1))
-    w.person("H2", "p2b", relation="配偶", category="易返贫致贫", income=5000,
-             county="510402", nursing=True)
+    w.person(
+        "H2",
+        "p2b",
+        relation="配偶",
+        category="易返贫致贫",
+        income=5000,
+        county="510402",
+        nursing=True,
+    )
     w.person("H3", "p3", category="低保", income=700, county="510402")
     a, b = score(w, qj), score(w, pzh)
     assert a.select("household_id", "reason_codes").rows() == [
-        ("H2", ["SEVERE_DISABILITY", "SUBSIDY_GAP"]), ("H3", ["GRADUAL_EXIT"])
+        ("H2", ["SEVERE_DISABILITY", "SUBSIDY_GAP"]),
+        ("H3", ["GRADUAL_EXIT"]),
     ]
     assert b.select("household_id", "reason_codes").rows() == [
-        ("H1", ["INCOME_MARGIN"]), ("H2", ["SEVERE_DISABILITY"]), ("H3", ["GRADUAL_EXIT"])
+        ("H1", ["INCOME_MARGIN"]),
+        ("H2", ["SEVERE_DISABILITY"]),
+        ("H3", ["GRADUAL_EXIT"]),
     ]
     assert "启动渐退（6个月）" in a["suggested_actions"][1]
     assert "启动渐退（不超过12个月）" in b["suggested_actions"][2]

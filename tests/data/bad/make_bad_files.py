@@ -21,10 +21,29 @@ import xlsxwriter
 from stdnum.cn import ric
 
 HERE = Path(__file__).resolve().parent
-MED_HEADER = ("结算流水号", "姓名", "身份证号", "结算日期", "就诊类型", "医疗总费用", "统筹基金支付", "个人负担")
+MED_HEADER = (
+    "结算流水号",
+    "姓名",
+    "身份证号",
+    "结算日期",
+    "就诊类型",
+    "医疗总费用",
+    "统筹基金支付",
+    "个人负担",
+)
 ROSTER_HEADER = (
-    "户编号", "姓名", "身份证号码", "与户主关系", "区县代码", "乡镇（街道）", "村（社区）",
-    "救助类别", "城乡类别", "家庭人口", "家庭人均月收入", "纳入时间",
+    "户编号",
+    "姓名",
+    "身份证号码",
+    "与户主关系",
+    "区县代码",
+    "乡镇（街道）",
+    "村（社区）",
+    "救助类别",
+    "城乡类别",
+    "家庭人口",
+    "家庭人均月收入",
+    "纳入时间",
 )
 HOUSING_HEADER = ("鉴定编号", "户主姓名", "户主身份证号", "鉴定日期", "鉴定等级", "房屋地址")
 NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰", "吴霞")
@@ -36,35 +55,64 @@ def valid_id(seq: int, birth: str = "19620304", area: str = "500110") -> str:
     return body + ric.calc_check_digit(body + "0")  # stdnum wants a placeholder check char
 
 
-def med_row(n: int, *, rid: str | None = None, name: str | None = None, id_number: str | None = None,
-            date: str = "2021-06-29", visit: str = "住院", total: str = "1000.00",
-            fund: str = "600.00", oop: str = "400.00") -> list[str]:
+def med_row(
+    n: int,
+    *,
+    rid: str | None = None,
+    name: str | None = None,
+    id_number: str | None = None,
+    date: str = "2021-06-29",
+    visit: str = "住院",
+    total: str = "1000.00",
+    fund: str = "600.00",
+    oop: str = "400.00",
+) -> list[str]:
     """One good medical settlement, with any field overridden."""
     return [
         rid if rid is not None else f"YB{n:04d}",
         name if name is not None else NAMES[n % len(NAMES)],
         id_number if id_number is not None else valid_id(n),
-        date, visit, total, fund, oop,
+        date,
+        visit,
+        total,
+        fund,
+        oop,
     ]
 
 
-def roster_row(n: int, *, household: str | None = None, id_number: str | None = None,
-               town: str = "古南街道", name: str | None = None) -> list[str]:
+def roster_row(
+    n: int,
+    *,
+    household: str | None = None,
+    id_number: str | None = None,
+    town: str = "古南街道",
+    name: str | None = None,
+) -> list[str]:
     """One good roster person, with any field overridden."""
     return [
         household if household is not None else f"H{n:04d}",
         name if name is not None else NAMES[n % len(NAMES)],
         id_number if id_number is not None else valid_id(n, "19700101"),
-        "户主", "500110", town, "新山村", "低保", "农村", "1", "400", "2021-01-01",
+        "户主",
+        "500110",
+        town,
+        "新山村",
+        "低保",
+        "农村",
+        "1",
+        "400",
+        "2021-01-01",
     ]
 
 
 def csv_text(rows: Sequence[Sequence[str]], delimiter: str = ",") -> str:
     """Rows joined with `delimiter`, quoting only where a cell needs it (like Excel's export)."""
+
     def cell(value: str) -> str:
         if any(ch in value for ch in (delimiter, '"', "\n", "\r")):
             return '"' + value.replace('"', '""') + '"'
         return value
+
     return "".join(delimiter.join(cell(c) for c in row) + "\n" for row in rows)
 
 
@@ -81,7 +129,9 @@ def medical_csv() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     utf8 = lambda rows, d=",": csv_text(rows, d).encode("utf-8")  # noqa: E731
 
-    files["truncated_mid_row.csv"] = utf8([h, *good_med(3)]) + ",".join(med_row(4)[:4])[:-3].encode()
+    files["truncated_mid_row.csv"] = (
+        utf8([h, *good_med(3)]) + ",".join(med_row(4)[:4])[:-3].encode()
+    )
     cut = (csv_text([h, *good_med(3)]) + "YB0004,王").encode("utf-8")
     files["truncated_mid_char.csv"] = cut[:-1]  # 王 is 3 bytes in UTF-8: the file ends inside it
     files["mixed_encodings.csv"] = (
@@ -93,49 +143,101 @@ def medical_csv() -> dict[str, bytes]:
     files["tab_delimiter.csv"] = utf8([h, *good_med(4)], "\t")
     files["unbalanced_quote.csv"] = (
         utf8([h, *good_med(2)])
-        + b'YB0003,"\xe5\x88\x98\xe6\xb4\x8b,' + valid_id(3).encode() + b",2021-06-29,\xe4\xbd\x8f\xe9\x99\xa2,1,1,0\n"
+        + b'YB0003,"\xe5\x88\x98\xe6\xb4\x8b,'
+        + valid_id(3).encode()
+        + b",2021-06-29,\xe4\xbd\x8f\xe9\x99\xa2,1,1,0\n"
         + utf8(good_med(3, start=4))
     )
     files["duplicated_header.csv"] = utf8([[*h, "姓名"], *[[*r, "别名"] for r in good_med(3)]])
     files["header_only.csv"] = utf8([h])
     files["empty_0_bytes.csv"] = b""
     files["header_repeated_middle.csv"] = utf8([h, *good_med(2), h, *good_med(2, start=3)])
-    files["dates_future_and_before_1900.csv"] = utf8([
-        h, med_row(1, date="2099-01-01"), med_row(2, date="1899-12-31"),
-        med_row(3, date="2021-02-30"), med_row(4),
-    ])
-    files["negative_and_absurd_amounts.csv"] = utf8([
-        h, med_row(1, total="-500.00", fund="-300", oop="-200"),
-        med_row(2, total="1e15", fund="0", oop="1e15"),
-        med_row(3, total="一千元"), med_row(4, total="12,34,5.6.7"), med_row(5),
-    ])
-    files["out_of_pocket_over_total.csv"] = utf8([
-        h, med_row(1, total="100.00", fund="0", oop="900.00"), *good_med(3, start=2),
-    ])
-    files["same_record_id_twice.csv"] = utf8([
-        h, med_row(1), med_row(1), med_row(2), med_row(2, total="2000.00"), med_row(3),
-    ])
-    files["bad_identity_numbers.csv"] = utf8([
-        h, med_row(1, id_number="11010519491231ABCD"), med_row(2, id_number="11010519491231002"[:16] + "1"),
-        med_row(3, id_number=valid_id(3)[:17] + "00"), med_row(4, id_number="1.10105E+17"),
-        med_row(5),
-    ])
-    files["names_empty_and_40_chars.csv"] = utf8([
-        h, med_row(1, name=""), med_row(2, name="阿" * 40), med_row(3, name="   "), med_row(4),
-    ])
-    files["control_chars.csv"] = utf8([
-        h, med_row(1, name="张\x07伟"), med_row(2, name="王芳\x1f"), med_row(3),
-    ])
-    files["zero_width_spaces.csv"] = utf8([
-        h, med_row(1, name="张\u200b伟", id_number="\u200b" + valid_id(1)),
-        med_row(2, name="\ufeff王芳\u200d", rid="YB\u200b0002"), med_row(3),
-    ])
-    files["missing_required_column.csv"] = utf8([
-        [c for c in h if c != "个人负担"], *[r[:7] for r in good_med(2)],
-    ])
-    files["footer_totals.csv"] = utf8([h, *good_med(3), ["合计", "", "", "", "", "3000", "1800", "1200"]])
-    files["too_many_fields.csv"] = utf8([h, *good_med(2), [*med_row(3), "extra", "more"], *good_med(1, 4)])
-    files["blank_lines_between.csv"] = utf8([h, med_row(1)]) + b"\n\r\n" + utf8([med_row(2)]) + b"\n"
+    files["dates_future_and_before_1900.csv"] = utf8(
+        [
+            h,
+            med_row(1, date="2099-01-01"),
+            med_row(2, date="1899-12-31"),
+            med_row(3, date="2021-02-30"),
+            med_row(4),
+        ]
+    )
+    files["negative_and_absurd_amounts.csv"] = utf8(
+        [
+            h,
+            med_row(1, total="-500.00", fund="-300", oop="-200"),
+            med_row(2, total="1e15", fund="0", oop="1e15"),
+            med_row(3, total="一千元"),
+            med_row(4, total="12,34,5.6.7"),
+            med_row(5),
+        ]
+    )
+    files["out_of_pocket_over_total.csv"] = utf8(
+        [
+            h,
+            med_row(1, total="100.00", fund="0", oop="900.00"),
+            *good_med(3, start=2),
+        ]
+    )
+    files["same_record_id_twice.csv"] = utf8(
+        [
+            h,
+            med_row(1),
+            med_row(1),
+            med_row(2),
+            med_row(2, total="2000.00"),
+            med_row(3),
+        ]
+    )
+    files["bad_identity_numbers.csv"] = utf8(
+        [
+            h,
+            med_row(1, id_number="11010519491231ABCD"),
+            med_row(2, id_number="11010519491231002"[:16] + "1"),
+            med_row(3, id_number=valid_id(3)[:17] + "00"),
+            med_row(4, id_number="1.10105E+17"),
+            med_row(5),
+        ]
+    )
+    files["names_empty_and_40_chars.csv"] = utf8(
+        [
+            h,
+            med_row(1, name=""),
+            med_row(2, name="阿" * 40),
+            med_row(3, name="   "),
+            med_row(4),
+        ]
+    )
+    files["control_chars.csv"] = utf8(
+        [
+            h,
+            med_row(1, name="张\x07伟"),
+            med_row(2, name="王芳\x1f"),
+            med_row(3),
+        ]
+    )
+    files["zero_width_spaces.csv"] = utf8(
+        [
+            h,
+            med_row(1, name="张\u200b伟", id_number="\u200b" + valid_id(1)),
+            med_row(2, name="\ufeff王芳\u200d", rid="YB\u200b0002"),
+            med_row(3),
+        ]
+    )
+    files["missing_required_column.csv"] = utf8(
+        [
+            [c for c in h if c != "个人负担"],
+            *[r[:7] for r in good_med(2)],
+        ]
+    )
+    files["footer_totals.csv"] = utf8(
+        [h, *good_med(3), ["合计", "", "", "", "", "3000", "1800", "1200"]]
+    )
+    files["too_many_fields.csv"] = utf8(
+        [h, *good_med(2), [*med_row(3), "extra", "more"], *good_med(1, 4)]
+    )
+    files["blank_lines_between.csv"] = (
+        utf8([h, med_row(1)]) + b"\n\r\n" + utf8([med_row(2)]) + b"\n"
+    )
     files["bad_enum_value.csv"] = utf8([h, med_row(1, visit="急诊"), med_row(2)])
     files["png_named_csv.csv"] = _png()
     files["excel_scientific_ids.csv"] = utf8(
@@ -150,11 +252,17 @@ def _png() -> bytes:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     raw = zlib.compress(b"\x00\xff\x00\x00")
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", raw)
+        + chunk(b"IEND", b"")
+    )
 
 
 # ---------------------------------------------------------------- roster CSV
@@ -164,9 +272,9 @@ def roster_csv() -> dict[str, bytes]:
     h = list(ROSTER_HEADER)
     rows = [
         h,
-        roster_row(1, id_number="50011019700101ABCD"),     # letters
-        roster_row(2, id_number="50011019700101002"),      # 17 digits
-        roster_row(3, id_number=""),                        # blank: required
+        roster_row(1, id_number="50011019700101ABCD"),  # letters
+        roster_row(2, id_number="50011019700101002"),  # 17 digits
+        roster_row(3, id_number=""),  # blank: required
         roster_row(4),
         roster_row(5, town="../../x"),
         roster_row(6, town="<script>alert(1)</script>"),
@@ -197,8 +305,11 @@ def _fixed_zip_dates(data: bytes) -> bytes:
             if info.filename == "docProps/core.xml":
                 import re
 
-                body = re.sub(rb"<dcterms:(created|modified)([^>]*)>[^<]*<",
-                              rb"<dcterms:\1\2>2021-01-01T00:00:00Z<", body)
+                body = re.sub(
+                    rb"<dcterms:(created|modified)([^>]*)>[^<]*<",
+                    rb"<dcterms:\1\2>2021-01-01T00:00:00Z<",
+                    body,
+                )
             fixed = zipfile.ZipInfo(info.filename, date_time=(2021, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fixed, body)
@@ -206,8 +317,17 @@ def _fixed_zip_dates(data: bytes) -> bytes:
 
 
 def _housing_rows(count: int, start: int = 1) -> list[list[str]]:
-    return [[f"ZJ{n:04d}", NAMES[n % len(NAMES)], valid_id(n, "19550505"), "2021-06-29", "C级", f"新山村{n}号"]
-            for n in range(start, start + count)]
+    return [
+        [
+            f"ZJ{n:04d}",
+            NAMES[n % len(NAMES)],
+            valid_id(n, "19550505"),
+            "2021-06-29",
+            "C级",
+            f"新山村{n}号",
+        ]
+        for n in range(start, start + count)
+    ]
 
 
 def housing_xlsx() -> dict[str, bytes]:
@@ -222,8 +342,9 @@ def housing_xlsx() -> dict[str, bytes]:
             ws.write(2 + i, 5, row[5])
             if i >= 2:
                 ws.write(2 + i, 4, row[4])
-        ws.merge_range(2, 3, 5, 3, "2021-06-29")   # one appraisal date merged over 4 rows
-        ws.merge_range(2, 4, 3, 4, "D级")          # grade merged over the first 2 rows
+        ws.merge_range(2, 3, 5, 3, "2021-06-29")  # one appraisal date merged over 4 rows
+        ws.merge_range(2, 4, 3, 4, "D级")  # grade merged over the first 2 rows
+
     files["merged_cells.xlsx"] = _workbook(merged)
 
     def sheets(book: xlsxwriter.Workbook) -> None:
@@ -237,6 +358,7 @@ def housing_xlsx() -> dict[str, bytes]:
         second.write_row(0, 0, HOUSING_HEADER)
         for i, row in enumerate(_housing_rows(2, start=10)):
             second.write_row(1 + i, 0, row)
+
     files["several_sheets.xlsx"] = _workbook(sheets)
 
     def formulas(book: xlsxwriter.Workbook) -> None:
@@ -245,26 +367,34 @@ def housing_xlsx() -> dict[str, bytes]:
         rows = _housing_rows(4)
         for i, row in enumerate(rows):
             ws.write_row(1 + i, 0, row)
-        ws.write_formula(1, 3, '=DATE(2021,6,29)', None, 44376)       # a date computed by formula
-        ws.write_formula(2, 3, "=NA()", None, "#N/A")                 # error cell in a required date
-        ws.write_formula(3, 2, "=NA()", None, "#N/A")                 # error cell in the optional id
-        ws.write_formula(4, 4, '=IF(1>0,"D级","A级")', None, "D级")    # grade by formula
+        ws.write_formula(1, 3, "=DATE(2021,6,29)", None, 44376)  # a date computed by formula
+        ws.write_formula(2, 3, "=NA()", None, "#N/A")  # error cell in a required date
+        ws.write_formula(3, 2, "=NA()", None, "#N/A")  # error cell in the optional id
+        ws.write_formula(4, 4, '=IF(1>0,"D级","A级")', None, "D级")  # grade by formula
+
     files["formulas_and_errors.xlsx"] = _workbook(formulas)
 
     def plain(book: xlsxwriter.Workbook) -> None:
         ws = book.add_worksheet("台账")
         for r, row in enumerate([list(HOUSING_HEADER), *_housing_rows(3)]):
             ws.write_row(r, 0, row)
+
     good = _workbook(plain)
     files["damaged_truncated.xlsx"] = good[: len(good) // 2]
-    files["csv_named_xlsx.xlsx"] = csv_text([list(HOUSING_HEADER), *_housing_rows(2)]).encode("utf-8")
+    files["csv_named_xlsx.xlsx"] = csv_text([list(HOUSING_HEADER), *_housing_rows(2)]).encode(
+        "utf-8"
+    )
     return files
 
 
 def write_all(root: Path = HERE) -> list[Path]:
     """Write every file under `root/<department>/`; return the paths written."""
     written: list[Path] = []
-    for department, files in (("medical", medical_csv()), ("roster", roster_csv()), ("housing", housing_xlsx())):
+    for department, files in (
+        ("medical", medical_csv()),
+        ("roster", roster_csv()),
+        ("housing", housing_xlsx()),
+    ):
         folder = root / department
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
