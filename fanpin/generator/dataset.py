@@ -24,6 +24,8 @@ from fanpin.generator import noise, records, truth
 from fanpin.generator.params import GeneratorParams
 from fanpin.generator.population import Population, build_population
 from fanpin.generator.rng import stream
+from fanpin.schema import load_schema
+from fanpin.settings import REPO_ROOT
 
 DEPARTMENTS = ["health", "medical", "housing", "disability"]
 DATE_COLUMN = {
@@ -32,22 +34,8 @@ DATE_COLUMN = {
     "housing": "appraised_on",
     "disability": "issued_on",
 }
-ROSTER_COLUMNS = [
-    "household_id",
-    "name",
-    "id_number",
-    "relation",
-    "county_code",
-    "town",
-    "village",
-    "category",
-    "area_type",
-    "household_size",
-    "monthly_income_per_capita",
-    "enrolled_on",
-    "living_subsidy",
-    "nursing_subsidy",
-]
+# The roster's canonical columns, in schema order: the schema file is the one place they live.
+ROSTER_COLUMNS = list(load_schema(REPO_ROOT / "schemas" / "roster.yaml").column_names)
 COLUMNS = {
     "health": [
         "record_id",

@@ -191,23 +191,15 @@ def _cli_env(kill_at: str | None) -> dict[str, str]:
     return env
 
 
+def _cli_cmd(inbox: Path, output: Path, run_date: date) -> list[str]:
+    return [sys.executable, "-m", "fanpin.cli", "run", "--inbox", str(inbox),
+            "--output", str(output), "--run-date", run_date.isoformat(), "--policy", "sample"]  # fmt: skip
+
+
 def _cli(
     inbox: Path, output: Path, run_date: date, kill_at: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "fanpin.cli",
-        "run",
-        "--inbox",
-        str(inbox),
-        "--output",
-        str(output),
-        "--run-date",
-        run_date.isoformat(),
-        "--policy",
-        "sample",
-    ]
+    cmd = _cli_cmd(inbox, output, run_date)
     return subprocess.run(cmd, env=_cli_env(kill_at), capture_output=True, text=True, timeout=300)
 
 
@@ -246,18 +238,7 @@ def test_two_runs_on_one_output_never_interleave(prefect_harness: None, tmp_path
     """While one run holds the output a second is refused with a clear message."""
     inbox, output = _inbox(tmp_path), tmp_path / "out"
     env = _cli_env(None) | {"FANPIN_PAUSE_AT": "start:locked=20"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "fanpin.cli",
-        "run",
-        "--inbox",
-        str(inbox),
-        "--output",
-        str(output),
-        "--run-date",
-        RUN_DATE.isoformat(),
-    ]
+    cmd = _cli_cmd(inbox, output, RUN_DATE)
     first = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
