@@ -137,6 +137,8 @@ def _stamp(size: str, people: int) -> dict[str, Any]:
         "seed": SEED,
         "run_date": RUN_DATE.isoformat(),
         "formats": "fast",
+        # chunked data made before the chunks drew ids from disjoint bands is regenerated
+        **({"ids": "disjoint"} if people > CHUNK_PEOPLE else {}),
     }
 
 
@@ -149,8 +151,8 @@ def _generate_child(people: int, folder: str) -> dict[str, Any]:
     Above CHUNK_PEOPLE the world is generated in chunks of households with seeds SEED + i
     and appended (5M people at once needs ~17 GB): household ids get the chunk number in
     their 7th digit and record ids a `-c<i>` suffix so they stay unique. Identity numbers are
-    drawn independently per chunk, so a few roster people of different chunks share an id;
-    the truth keeps them apart, the linker cannot (those records go to review or are wrong).
+    drawn from a band of sequence numbers of each chunk's own (`GeneratorParams.id_stripe`),
+    so no two people of the province share one, as in a dataset generated in one piece.
     """
     chunks = max(1, -(-people // CHUNK_PEOPLE))
     root = Path(folder)
@@ -205,8 +207,10 @@ def _generate_chunk(
     import polars as pl
 
     from fanpin.generator import generate
+    from fanpin.generator.params import GeneratorParams
 
-    ds = generate(people, SEED + i, RUN_DATE)
+    # disjoint id bands per chunk: no id number is drawn twice across the province
+    ds = generate(people, SEED + i, RUN_DATE, GeneratorParams(id_stripe=(i, chunks)))
     t = time.perf_counter()
     counts = {}
     for d in DEPARTMENTS:

@@ -60,13 +60,23 @@ def to_strings(chars: U8) -> pl.Series:
 
 
 def unique_sequences(
-    area: I64, yyyymmdd: I64, male: npt.NDArray[np.bool_], rng: np.random.Generator
+    area: I64,
+    yyyymmdd: I64,
+    male: npt.NDArray[np.bool_],
+    rng: np.random.Generator,
+    stripe: tuple[int, int] = (0, 1),
 ) -> I64:
     """A 3-digit sequence per person so that (area, birth, sequence) is unique; odd for men.
 
     Within each (area, birth date, sex) group the members get consecutive slots from a random
     start, so up to 500 people per group never collide (groups are tens at national scale).
+    `stripe=(i, k)` keeps to the i-th of k equal bands of the 500 slots: datasets generated
+    with the same k and different i (a province made in chunks) never share an id number.
     """
+    index, bands = stripe
+    if not 0 <= index < bands:
+        raise ValueError(f"stripe {stripe}: need 0 <= index < bands")
+    capacity = 500 // bands
     n = len(area)
     key = (area * 100_000_000 + yyyymmdd) * 2 + male.astype(np.int64)
     shuffle = rng.permutation(n)
@@ -78,11 +88,11 @@ def unique_sequences(
     group = np.cumsum(new_group) - 1
     starts = np.flatnonzero(new_group)
     rank = np.arange(n) - starts[group]
-    if n and int(rank.max()) >= 500:
-        raise ValueError("more than 500 people share an area code, birth date and sex")
-    base = rng.integers(0, 500, len(starts))
+    if n and int(rank.max()) >= capacity:
+        raise ValueError(f"more than {capacity} people share an area code, birth date and sex")
+    base = rng.integers(0, capacity, len(starts))
     slot = np.empty(n, dtype=np.int64)
-    slot[order] = (base[group] + rank) % 500
+    slot[order] = index * capacity + (base[group] + rank) % capacity
     return slot * 2 + male.astype(np.int64)
 
 

@@ -104,3 +104,6 @@ class GeneratorParams:
     noise: NoiseRates = field(default_factory=NoiseRates)
     plant: PlantParams = field(default_factory=PlantParams)
     policy: PolicyParams = field(default_factory=PolicyParams)
+    # (i, k): draw id sequence numbers from the i-th of k bands, so that k datasets made with
+    # i = 0..k-1 share no id number (a province generated in chunks, see bench/pipeline.py)
+    id_stripe: tuple[int, int] = (0, 1)

@@ -326,13 +326,15 @@ def build_population(
     )
     people = pl.concat([roster.drop("hh", "rel", "planted_age"), out], how="diagonal_relaxed")
     people = people.with_row_index("person").with_columns(pl.col("person").cast(pl.Int64))
-    chars = _ids(rng, people)
+    chars = _ids(rng, people, params.id_stripe)
     people = people.with_columns(id_number=identity.to_strings(chars))
     people = people.with_columns(roster_id=_roster_ids(rng, chars, people, params))
     return Population(households=hh, people=people, id_chars=chars, n_roster=roster.height)
 
 
-def _ids(rng: np.random.Generator, people: pl.DataFrame) -> npt.NDArray[np.uint8]:
+def _ids(
+    rng: np.random.Generator, people: pl.DataFrame, stripe: tuple[int, int] = (0, 1)
+) -> npt.NDArray[np.uint8]:
     """Unique valid id numbers for all people, as an (n, 18) byte matrix."""
     area = _area_codes(rng, people["county_code"].to_numpy())
     ymd = (
@@ -345,7 +347,7 @@ def _ids(rng: np.random.Generator, people: pl.DataFrame) -> npt.NDArray[np.uint8
         .to_numpy()
     )
     male = people["male"].to_numpy()
-    seq = identity.unique_sequences(area, ymd, male, rng)
+    seq = identity.unique_sequences(area, ymd, male, rng, stripe)
     return identity.build_ids(area, ymd, seq)
 
 

@@ -13,7 +13,7 @@ from stdnum.cn import ric
 from fanpin.generator import Dataset, generate, write_inbox, write_truth
 from fanpin.generator import truth as truth_mod
 from fanpin.generator.noise import LABELS
-from fanpin.generator.params import PolicyParams
+from fanpin.generator.params import GeneratorParams, PolicyParams
 
 RUN = date(2026, 11, 30)
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -73,6 +73,21 @@ def test_same_seed_byte_identical_files(ds: Dataset, inbox: Path, tmp_path: Path
         assert first == second
         for rel in first:
             assert (inbox / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
+
+
+def test_id_stripes_never_share_an_id() -> None:
+    """Datasets made with id_stripe (0, 3), (1, 3), (2, 3) share no identity number."""
+    made = [generate(600, 7 + i, RUN, GeneratorParams(id_stripe=(i, 3))) for i in range(3)]
+    ids = [set(d.people["id_number"].to_list()) for d in made]
+    assert all(len(s) == d.people.height for s, d in zip(ids, made, strict=True))
+    assert not (ids[0] & ids[1]) and not (ids[1] & ids[2]) and not (ids[0] & ids[2])
+    assert all(all(_valid(i) for i in s) for s in ids)
+
+
+def test_default_stripe_is_the_whole_range(ds: Dataset) -> None:
+    """id_stripe (0, 1) draws exactly what the default generator draws (sample data unchanged)."""
+    again = generate(600, 7, RUN, GeneratorParams(id_stripe=(0, 1)))
+    assert again.people["id_number"].equals(ds.people["id_number"])
 
 
 def test_volumes_and_roster_share(ds: Dataset) -> None:
