@@ -71,7 +71,10 @@ def unique_sequences(
     Within each (area, birth date, sex) group the members get consecutive slots from a random
     start, so up to 500 people per group never collide (groups are tens at national scale).
     `stripe=(i, k)` keeps to the i-th of k equal bands of the 500 slots: datasets generated
-    with the same k and different i (a province made in chunks) never share an id number.
+    with the same k and different i (a province made in chunks) share no id number, except
+    for the people of a group larger than a band (the planted birthdays of 特困 minors pile
+    a few hundred people on one date): those take the slots outside the band, unique within
+    the dataset but possibly another chunk's.
     """
     index, bands = stripe
     if not 0 <= index < bands:
@@ -88,11 +91,13 @@ def unique_sequences(
     group = np.cumsum(new_group) - 1
     starts = np.flatnonzero(new_group)
     rank = np.arange(n) - starts[group]
-    if n and int(rank.max()) >= capacity:
-        raise ValueError(f"more than {capacity} people share an area code, birth date and sex")
+    if n and int(rank.max()) >= 500:
+        raise ValueError("more than 500 people share an area code, birth date and sex")
     base = rng.integers(0, capacity, len(starts))
+    in_band = index * capacity + (base[group] + rank) % capacity
+    outside = (index * capacity + rank) % 500  # rank >= capacity: past the band, wrapping
     slot = np.empty(n, dtype=np.int64)
-    slot[order] = index * capacity + (base[group] + rank) % capacity
+    slot[order] = np.where(rank < capacity, in_band, outside)
     return slot * 2 + male.astype(np.int64)
 
 
