@@ -296,16 +296,26 @@ def _resolve(
     return resolution
 
 
-def _conform_batch(
-    frame: pl.DataFrame,
-    resolution: HeaderResolution,
-    schema: DepartmentSchema,
-    sink: _Sink,
-    stats: FileStats,
-) -> None:
-    part = conform(_canonical(frame, resolution), schema)
-    sink.write(part)
-    stats.add(part.staged.height, part.quarantine.height)
+@dataclass(frozen=True)
+class _Target:
+    """Where the rows of one file go: its header mapping, the schema, the sink, its stats."""
+
+    file_name: str
+    resolution: HeaderResolution
+    schema: DepartmentSchema
+    sink: _Sink
+    stats: FileStats
+
+    def quarantine(self, frame: pl.DataFrame) -> None:
+        """Rows that never became records (malformed lines): quarantined and counted."""
+        self.sink.write_quarantine(frame)
+        self.stats.add(0, frame.height)
+
+
+def _conform_batch(frame: pl.DataFrame, target: _Target) -> None:
+    part = conform(_canonical(frame, target.resolution), target.schema)
+    target.sink.write(part)
+    target.stats.add(part.staged.height, part.quarantine.height)
 
 
 # ---------------------------------------------------------------- CSV
@@ -404,13 +414,14 @@ def _ingest_csv(
         raise FileReadError(f"{path.name}: no header row found in the first 20 lines")
     stats.header_row = layout.header_line
     resolution = _resolve(path.name, layout.headers, schema, stats)
+    target = _Target(path.name, resolution, schema, sink, stats)
     # sha256 releases the GIL: hashing the original bytes runs beside everything else
     with ThreadPoolExecutor(1, thread_name_prefix="fanpin-sha256") as pool:
         digest = pool.submit(readers.file_sha256, path)
         chunks = readers.csv_chunks(path, stats.encoding, layout, work, FAST_CHUNK_BYTES)
         ahead = _ahead(chunks)
         try:
-            _load_csv(ahead, layout, resolution, schema, sink, stats, path.name, work)
+            _load_csv(ahead, layout, target, work)
         finally:
             ahead.close()  # stops the reading thread first: it may be inside `chunks`
             chunks.close()  # removes a temporary UTF-8 copy (UTF-16 files)
@@ -418,14 +429,7 @@ def _ingest_csv(
 
 
 def _load_csv(
-    chunks: Iterator[bytes],
-    layout: readers.CsvLayout,
-    resolution: HeaderResolution,
-    schema: DepartmentSchema,
-    sink: _Sink,
-    stats: FileStats,
-    file_name: str,
-    work: Path,
+    chunks: Iterator[bytes], layout: readers.CsvLayout, target: _Target, work: Path
 ) -> None:
     """Plain chunks through polars (`readers.FastCsv`), the rest (if any) through DuckDB.
 
@@ -435,14 +439,14 @@ def _load_csv(
     fast = readers.FastCsv(chunks, layout)
     with contextlib.closing(_ahead(fast.frames())) as frames:
         for frame in frames:
-            frame = frame.with_columns(pl.lit(file_name).alias("source_file"))
-            _conform_batch(frame, resolution, schema, sink, stats)
+            frame = frame.with_columns(pl.lit(target.file_name).alias("source_file"))
+            _conform_batch(frame, target)
     if fast.rest is None:
         return
-    rest = work / f"{Path(file_name).stem}.rest.csv"
+    rest = work / f"{Path(target.file_name).stem}.rest.csv"
     try:
         count = readers.write_chunks(fast.rest, rest)
-        _scan_rest(rest, count, fast.rest_line, layout, resolution, schema, sink, stats, file_name)
+        _scan_rest(rest, count, fast.rest_line, layout, target)
     finally:
         rest.unlink(missing_ok=True)
 
@@ -457,11 +461,7 @@ def _scan_rest(
     count: readers.LineCount,
     first_line: int,
     layout: readers.CsvLayout,
-    resolution: HeaderResolution,
-    schema: DepartmentSchema,
-    sink: _Sink,
-    stats: FileStats,
-    file_name: str,
+    target: _Target,
 ) -> None:
     """DuckDB over the rest of a CSV; after a line that swallowed the rest of the file (an
     unterminated quote), scan again from the line after it, so no line is lost.
@@ -473,15 +473,13 @@ def _scan_rest(
     tails: list[Path] = []
     try:
         for _ in range(MAX_RESCANS + 1):
-            cut = _scan_once(
-                path, count, first_line, layout, resolution, schema, sink, stats, file_name
-            )
+            cut = _scan_once(path, count, first_line, layout, target)
             if cut is None:
                 return
             tails.append(path.with_name(f"{path.stem}.{len(tails)}.csv"))
             count = readers.tail_lines(path, tails[-1], cut + 1 - first_line)
             path, first_line = tails[-1], cut + 1
-        _quarantine_lines(count, first_line, cut, schema, sink, stats, file_name)
+        _quarantine_lines(count, first_line, cut, target)
     finally:
         for tail in tails:
             tail.unlink(missing_ok=True)
@@ -492,46 +490,36 @@ def _scan_once(
     count: readers.LineCount,
     first_line: int,
     layout: readers.CsvLayout,
-    resolution: HeaderResolution,
-    schema: DepartmentSchema,
-    sink: _Sink,
-    stats: FileStats,
-    file_name: str,
+    target: _Target,
 ) -> int | None:
     """One DuckDB scan; the line that swallowed the lines after it (see `_swallowed_from`)."""
     with readers.scan_csv(
         path, layout, count.blank_lines, BATCH_ROWS, first_line=first_line
     ) as rows:
         cut = _swallowed_from(rows)
-        for frame in _csv_batches(rows, file_name):
+        for frame in _csv_batches(rows, target.file_name):
             if cut is not None:
                 frame = frame.filter(pl.col("source_line") < cut)
-            _conform_batch(frame, resolution, schema, sink, stats)
+            _conform_batch(frame, target)
         if cut is not None:
             rows.rejects = [r for r in rows.rejects if r[0] <= cut]
-        rejected = _reject_rows(rows, schema, file_name)
-    sink.write_quarantine(rejected)
-    stats.add(0, rejected.height)
+        rejected = _reject_rows(rows, target.schema, target.file_name)
+    target.quarantine(rejected)
     return cut
 
 
 def _quarantine_lines(
-    count: readers.LineCount,
-    first_line: int,
-    after: int | None,
-    schema: DepartmentSchema,
-    sink: _Sink,
-    stats: FileStats,
-    file_name: str,
+    count: readers.LineCount, first_line: int, after: int | None, target: _Target
 ) -> None:
     """Every non-blank line of the last tail, quarantined as malformed (too many rescans)."""
     lines = np.arange(first_line, first_line + count.lines, dtype=np.int64)
     lines = lines[~np.isin(lines, np.asarray(count.blank_lines, dtype=np.int64) + first_line - 1)]
     detail = f"malformed_row: not read, after unterminated quotes (the last on line {after})"
-    frame = quarantine_rows(schema.department, file_name, [], [], []).extend(
+    department = target.schema.department
+    frame = quarantine_rows(department, target.file_name, [], [], []).extend(
         pl.DataFrame({"source_line": lines}, schema={"source_line": pl.Int64()}).select(
-            pl.lit(schema.department).alias("department"),
-            pl.lit(file_name).alias("source_file"),
+            pl.lit(department).alias("department"),
+            pl.lit(target.file_name).alias("source_file"),
             "source_line",
             pl.lit(None, pl.Utf8).alias("record_id"),
             pl.lit("malformed_row").alias("reason"),
@@ -539,8 +527,7 @@ def _quarantine_lines(
             pl.lit(detail).alias("detail"),
         )
     )
-    sink.write_quarantine(frame)
-    stats.add(0, frame.height)
+    target.quarantine(frame)
 
 
 # ---------------------------------------------------------------- xlsx
@@ -553,9 +540,10 @@ def _ingest_xlsx(path: Path, schema: DepartmentSchema, sink: _Sink, stats: FileS
     stats.header_row = table.header_row
     stats.notes += list(table.notes)
     resolution = _resolve(path.name, table.headers, schema, stats)
+    target = _Target(path.name, resolution, schema, sink, stats)
     frame = table.frame.with_columns(pl.lit(path.name).alias("source_file"))
     for start in range(0, frame.height, BATCH_ROWS):
-        _conform_batch(frame.slice(start, BATCH_ROWS), resolution, schema, sink, stats)
+        _conform_batch(frame.slice(start, BATCH_ROWS), target)
 
 
 # ---------------------------------------------------------------- department

@@ -7,6 +7,7 @@ folder, and the files.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from transforms.linker import configure_connection, link_department
 LINK_ORDER = "department, source_file, source_line, record_id"
 REVIEW_ORDER = "department, record_id, candidate_rank, person_ref"
 MEMORY_LIMIT = "6GB"
+SLOWEST_STEPS = 5
+log = logging.getLogger(__name__)
 BATCH_ROWS = 500_000
 
 LINKS_SCHEMA = pa.schema(
@@ -94,7 +97,10 @@ def link_departments(
     link_parts, review_parts = [], []
     for department, path in records.items():
         records_rel = con.read_parquet(str(path))
-        links, review = link_department(con, roster, records_rel, department, config)
+        timings: dict[str, float] = {}
+        links, review = link_department(con, roster, records_rel, department, config, timings)
+        slowest = sorted(timings.items(), key=lambda kv: -kv[1])[:SLOWEST_STEPS]
+        log.debug("link %s: slowest steps (s) %s", department, slowest)
         link_parts.append(parts_dir / f"{department}.links.parquet")
         review_parts.append(parts_dir / f"{department}.review.parquet")
         links.write_parquet(str(link_parts[-1]), compression="zstd")

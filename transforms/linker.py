@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
@@ -873,10 +874,18 @@ def link_steps(
     return steps
 
 
-def run_steps(con: duckdb.DuckDBPyConnection, steps: Sequence[Step]) -> None:
-    """Execute steps in order (each creates its table or view)."""
+def run_steps(
+    con: duckdb.DuckDBPyConnection,
+    steps: Sequence[Step],
+    timings: dict[str, float] | None = None,
+) -> None:
+    """Execute steps in order (each creates its table or view); with ``timings``, record
+    each step's wall seconds under its name (where a large run spends its time)."""
     for step in steps:
+        start = time.perf_counter()
         con.execute(step.sql)
+        if timings is not None:
+            timings[step.name] = round(time.perf_counter() - start, 3)
 
 
 def _roster_fingerprint(
@@ -899,7 +908,12 @@ def _roster_fingerprint(
     return f"lk_roster_{digest}_"
 
 
-def _prepare_roster(con: duckdb.DuckDBPyConnection, roster: Table, config: MatchingConfig) -> str:
+def _prepare_roster(
+    con: duckdb.DuckDBPyConnection,
+    roster: Table,
+    config: MatchingConfig,
+    timings: dict[str, float] | None = None,
+) -> str:
     """Prepared roster tables for ``roster`` (reused across departments); their prefix."""
     _register(con, roster, ROSTER_VIEW)
     roster_cols = _select_columns(con, ROSTER_VIEW, ROSTER_COLUMNS)
@@ -913,7 +927,7 @@ def _prepare_roster(con: duckdb.DuckDBPyConnection, roster: Table, config: Match
         return r
     r = r or "lk_roster_"
     _register(con, roster, f"{r}in")
-    run_steps(con, _roster_steps(r, roster_cols, config.fuzzy_windows))
+    run_steps(con, _roster_steps(r, roster_cols, config.fuzzy_windows), timings)
     return r
 
 
@@ -923,6 +937,7 @@ def link_department(
     records: Table,
     department: str,
     config: MatchingConfig,
+    timings: dict[str, float] | None = None,
 ) -> tuple[duckdb.DuckDBPyRelation, duckdb.DuckDBPyRelation]:
     """Link one department's staged records to the staged roster.
 
@@ -933,11 +948,12 @@ def link_department(
     the temp table ``lk_<department>_review`` (write them with ``.write_parquet``
     or ``COPY``; ``.pl()`` for small ones). The prepared roster is kept on the
     connection and reused by the next department when ``roster`` is the same
-    table or relation.
+    table or relation. ``timings`` collects the seconds of every step run
+    (``run_steps``), the roster's included when it is prepared here.
     """
     p = _prefix(department)
     compare.register_functions(con)
-    r = _prepare_roster(con, roster, config)
+    r = _prepare_roster(con, roster, config, timings)
     _register(con, records, f"{p}records_in")
     steps = link_steps(
         department,
@@ -948,7 +964,7 @@ def link_department(
         roster_prefix=r,
         with_address=_has_address(con, f"{p}records_in"),
     )
-    run_steps(con, steps)
+    run_steps(con, steps, timings)
     links = con.sql(f"SELECT {', '.join(LINK_COLUMNS)} FROM {p}links")
     review = con.sql(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM {p}review")
     return links, review

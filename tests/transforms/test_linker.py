@@ -519,6 +519,18 @@ def test_steps_can_be_run_and_inspected_one_by_one() -> None:
     assert con.execute(fast).fetchall() == [(1,)]
 
 
+def test_timings_name_every_step_run() -> None:
+    """With a timings dict, every step run (the roster's first time included) gets its seconds."""
+    from transforms.linker import link_steps
+
+    con = duckdb.connect()
+    timings: dict[str, float] = {}
+    link_department(con, roster(), records([("r1", "张丽", A)]), "health", CONFIG, timings)
+    steps = link_steps("health", CONFIG, "*", "*", with_cert=False, roster_prefix="lk_roster_")
+    assert {s.name for s in steps} <= set(timings)
+    assert "lk_roster_keys" in timings and all(t >= 0 for t in timings.values())
+
+
 def test_config_rejects_windows_that_miss_an_edit() -> None:
     """Blocking windows that leave an adjacent pair uncovered are a configuration error."""
     with pytest.raises(ValueError, match="windows"):
