@@ -165,6 +165,20 @@ def _duckdb_load(path: str, out: Any) -> None:
     out.put(_timed(start, cpu0, rss))
 
 
+def _duckdb_parquet(path: str, target: str, out: Any) -> None:
+    """Reference, not the target's baseline: DuckDB reading the file and writing it as zstd
+    Parquet with nothing else done, i.e. the least any staging to Parquet costs."""
+    import duckdb
+
+    con = duckdb.connect()
+    rss = _RssSampler()
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
+    con.sql("SELECT * FROM read_csv($p)", params={"p": path}).write_parquet(
+        target, compression="zstd"
+    )
+    out.put(_timed(start, cpu0, rss))
+
+
 def _ingest(folder: str, out_dir: str, out: Any) -> None:
     from fanpin.ingest import ingest_department
     from fanpin.schema import load_schemas
@@ -216,6 +230,7 @@ def _median(values: list[float]) -> float:
 def _round(rows: int, utf8: Path, gb: Path, out: Path) -> dict[str, Any]:
     """One measurement round: DuckDB alone, then both ingests, back to back on the same files."""
     duck = _measure(_duckdb_load, str(utf8))
+    duck_parquet = _measure(_duckdb_parquet, str(utf8), str(out / "duckdb.parquet"))
     ing_utf8 = _measure(_ingest, str(utf8.parent), str(out / "utf8"))
     ing_gb = _measure(_ingest, str(gb.parent), str(out / "gb18030"))
     for result in (ing_utf8, ing_gb):
@@ -223,9 +238,11 @@ def _round(rows: int, utf8: Path, gb: Path, out: Path) -> dict[str, Any]:
             raise AssertionError(f"ingest lost rows or failed: {result}")
     return {
         "duckdb": duck,
+        "duckdb_parquet": duck_parquet,
         "utf8": ing_utf8,
         "gb18030": ing_gb,
         "ratio_utf8": round(ing_utf8["seconds"] / duck["seconds"], 2),
+        "ratio_duckdb_parquet": round(duck_parquet["seconds"] / duck["seconds"], 2),
         "ratio_gb18030": round(ing_gb["seconds"] / duck["seconds"], 2),
         "cpu_ratio_utf8": round(ing_utf8["cpu_seconds"] / duck["cpu_seconds"], 2),
         "cpu_ratio_gb18030": round(ing_gb["cpu_seconds"] / duck["cpu_seconds"], 2),
@@ -235,13 +252,22 @@ def _round(rows: int, utf8: Path, gb: Path, out: Path) -> dict[str, Any]:
 def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over the rounds (the ratio medians are of the per-round ratios)."""
     summary: dict[str, Any] = {}
-    for step in ("duckdb", "utf8", "gb18030"):
+    for step in ("duckdb", "duckdb_parquet", "utf8", "gb18030"):
+        if not all(step in r for r in rounds):
+            continue
         summary[step] = {
             key: _median([r[step][key] for r in rounds])
             for key in ("seconds", "cpu_seconds", "peak_rss_mb")
         }
-    for key in ("ratio_utf8", "ratio_gb18030", "cpu_ratio_utf8", "cpu_ratio_gb18030"):
-        summary[key] = _median([r[key] for r in rounds])
+    for key in (
+        "ratio_utf8",
+        "ratio_gb18030",
+        "cpu_ratio_utf8",
+        "cpu_ratio_gb18030",
+        "ratio_duckdb_parquet",
+    ):
+        if all(key in r for r in rounds):
+            summary[key] = _median([r[key] for r in rounds])
     summary["meets_utf8"] = summary["ratio_utf8"] <= TARGET_UTF8
     summary["meets_gb18030"] = summary["ratio_gb18030"] <= TARGET_GB18030
     return summary
@@ -296,10 +322,13 @@ def format_report(report: dict[str, Any]) -> str:
     ]
     labels = {
         "duckdb": "DuckDB CREATE TABLE (baseline)",
+        "duckdb_parquet": "(DuckDB CSV -> zstd Parquet only)",
         "utf8": "ingest, UTF-8",
         "gb18030": "ingest, GB18030",
     }
     for step, label in labels.items():
+        if step not in med:
+            continue
         m = med[step]
         lines.append(
             f"{label:<34}{m['seconds']:>9.2f}{m['cpu_seconds']:>9.2f}{m['peak_rss_mb']:>13.0f}"
@@ -316,6 +345,8 @@ def format_report(report: dict[str, Any]) -> str:
             f"{enc:<34}{med['ratio_' + key]:>9.2f}{med['cpu_ratio_' + key]:>9.2f}"
             f"{report['targets'][key]:>9.1f}  {ok}"
         )
+    if "ratio_duckdb_parquet" in med:
+        lines.append(f"{'(DuckDB CSV -> Parquet only)':<34}{med['ratio_duckdb_parquet']:>9.2f}")
     lines += ["", "per round (wall ratio UTF-8 / GB18030; DuckDB wall s):"]
     for i, r in enumerate(report["rounds"], 1):
         lines.append(

@@ -66,7 +66,7 @@ def _write_sorted(
         return write_batches(schema, [], target, private=True)
     columns = ", ".join(f'"{name}"' for name in schema.names)
     rel = con.read_parquet([str(p) for p in parts]).select(columns).order(order)
-    reader = rel.fetch_record_batch(BATCH_ROWS)
+    reader = rel.to_arrow_reader(BATCH_ROWS)
     return write_batches(schema, (b.cast(schema) for b in reader), target, private=True)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from transforms.quality_prep import (
+    SCHEMA_TYPES,
     available_columns,
     chunk_count,
     expectation_columns,
@@ -68,7 +69,6 @@ pandas_execution_engine.HASH_THRESHOLD = 0
 DEFAULT_CHUNK_ROWS = 1_000_000
 SEVERITIES = ("critical", "warning")
 # Expectations about the table's shape: validated once on a zero-row frame with every column.
-SCHEMA_TYPES = frozenset({"expect_column_to_exist", "expect_table_columns_to_match_set"})
 # Counts safe to publish; anything else GX returns (sample values, index lists, rows) is dropped.
 OBSERVED_KEYS = (
     "element_count",
@@ -273,16 +273,15 @@ def _validate_rows(
 
 
 def _validate_schema(
-    df: pl.DataFrame,
+    schema: pl.Schema,
     department: str,
     expectations: Sequence[Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
     """Schema expectations on a zero-row frame with every column: no data is converted."""
     if not expectations:
         return []
-    return _gx_validate(
-        _context(), df.head(0).to_pandas(), f"{department}-schema", expectations, {}
-    )
+    empty = pl.DataFrame(schema=schema).to_pandas()
+    return _gx_validate(_context(), empty, f"{department}-schema", expectations, {})
 
 
 def _entry(expectation: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
@@ -319,11 +318,14 @@ def validate_department(
     run_date: date,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    columns: pl.Schema | None = None,
 ) -> dict[str, Any]:
     """Validate one staged department frame against its suite; counts-only result for the manifest.
 
     `run_date` fills the suite parameter `run_date` (upper bound of date ranges: nothing can
     have happened after the run). A department failing any critical expectation is held back.
+    `columns`: the schema of the whole staged file, for the schema expectations, when `df`
+    holds only the columns whose values are checked (`quality_prep.suite_columns`).
     """
     suite = load_suite(suites_dir, department)
     expectations = suite["expectations"]
@@ -332,7 +334,7 @@ def validate_department(
     # A datetime string, not a date: GX parses string bounds against datetime64 columns, while
     # a bare date bound meets a datetime bound from the suite and cannot be compared with it.
     parameters = {"run_date": datetime.combine(run_date, time()).isoformat()}
-    schema_results = iter(_validate_schema(df, department, schema))
+    schema_results = iter(_validate_schema(columns or df.schema, department, schema))
     row_results = iter(_validate_rows(df, department, rows, parameters, chunk_rows))
     entries = [
         _entry(e, next(schema_results if e["type"] in SCHEMA_TYPES else row_results))

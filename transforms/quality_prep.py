@@ -28,6 +28,10 @@ DERIVED_COLUMNS: Mapping[str, tuple[tuple[str, ...], pl.Expr]] = {
     ),
 }
 
+# Expectations about the columns a table has, not about its values: they run on an empty frame
+# with the file's schema, so the columns they name need not be read.
+SCHEMA_TYPES = frozenset({"expect_column_to_exist", "expect_table_columns_to_match_set"})
+
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _LIST_KWARGS = ("column_list",)
 
@@ -43,14 +47,16 @@ def expectation_columns(kwargs: Mapping[str, object]) -> list[str]:
 
 
 def suite_columns(expectations: Sequence[Mapping[str, object]]) -> set[str]:
-    """Every staged column a suite needs, derived columns replaced by their sources.
+    """Every staged column whose values a suite checks, derived columns replaced by their
+    sources; schema expectations (`SCHEMA_TYPES`) need the file's schema only.
 
     Reading only these from the staged Parquet keeps validation's memory to the columns it
-    checks instead of the whole extract.
+    checks instead of the whole extract (a suite names nearly every column as "must exist").
     """
     named = {
         column
         for expectation in expectations
+        if expectation.get("type") not in SCHEMA_TYPES
         for column in expectation_columns(expectation.get("kwargs", {}))  # type: ignore[arg-type]
     }
     sources = {s for name in named if name in DERIVED_COLUMNS for s in DERIVED_COLUMNS[name][0]}

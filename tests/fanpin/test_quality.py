@@ -119,6 +119,28 @@ def test_missing_required_column_holds_back_with_reason() -> None:
     assert in_set["success"] is False and in_set["observed"] == {"missing_columns": ["visit_type"]}
 
 
+def test_values_frame_with_the_file_schema_gives_the_whole_frame_result() -> None:
+    """Only the checked columns and the file's schema (what the stage reads) give the same
+    result as the whole frame: a column named only as "must exist" need not be read."""
+    from transforms.quality_prep import suite_columns
+
+    whole = medical_frame()
+    checked = suite_columns(load_suite(SUITES, "medical")["expectations"])
+    narrow = whole.select([c for c in whole.columns if c in checked])
+    assert "name" not in narrow.columns
+    result = validate_department(narrow, "medical", SUITES, RUN_DATE, columns=whole.schema)
+    assert result == validate_department(whole, "medical", SUITES, RUN_DATE)
+
+
+def test_file_schema_without_a_column_fails_its_existence() -> None:
+    """The file's schema decides the existence checks: a column it lacks fails there."""
+    whole = medical_frame()
+    schema = whole.drop("name").schema
+    result = validate_department(whole, "medical", SUITES, RUN_DATE, columns=schema)
+    exists = expectation(result, "expect_column_to_exist", "name")
+    assert exists["success"] is False and result["held_back"] is True
+
+
 def test_bad_enum_value_fails_with_count() -> None:
     """An enum value outside the suite's set fails the critical check with its row count."""
     frame = medical_frame().with_columns(

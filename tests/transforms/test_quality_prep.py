@@ -60,11 +60,13 @@ def test_slices_without_key() -> None:
 
 
 def test_suite_columns_lists_what_the_suite_reads_with_derived_sources() -> None:
-    """A suite's columns are read from Parquet, derived ones through their sources."""
+    """A suite's checked columns are read from Parquet, derived ones through their sources;
+    a column named only by a schema expectation is not read."""
     from transforms.quality_prep import suite_columns
 
     suite = [
-        {"type": "expect_column_to_exist", "kwargs": {"column": "record_id"}},
+        {"type": "expect_column_to_exist", "kwargs": {"column": "name"}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "record_id"}},
         {"type": "x", "kwargs": {"column_A": "total_cost", "column_B": "out_of_pocket"}},
         {"type": "y", "kwargs": {"column": "id_valid_nonblank", "mostly": 0.5}},
     ]
