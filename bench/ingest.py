@@ -361,6 +361,17 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help="keep the report as bench/results/medical<N>M-ingest.json (shown in BENCHMARKS.md)",
+    )
     args = parser.parse_args()
+    started = time.perf_counter()
     result = run(rows=args.rows, seed=args.seed, repeat=args.repeat)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else format_report(result))
+    if args.save:
+        from bench.__main__ import save
+
+        size = f"medical{args.rows // 1_000_000}M"
+        print(f"-> {save(size, 'ingest', 0, result, time.perf_counter() - started)}")

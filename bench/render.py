@@ -20,6 +20,7 @@ SIZE_ORDER = ["tiny", "county", "county100k", "city", "province"]
 LINK_TARGETS = {"precision": 0.999, "recall": 0.995, "review_share": 0.01}
 CODE_TARGET = 0.99
 PROVINCE_S, PROVINCE_GB, FLOOR_RATIO, SCALE_RATIO = 900.0, 12.0, 3.0, 6.0
+IDS_PER_S, INGEST_UTF8, INGEST_GB = 5_000_000, 2.0, 3.0
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -308,9 +309,40 @@ def _scale_rows(docs: dict[tuple[str, str], dict[str, Any]]) -> list[list[Any]]:
     return rows
 
 
+def _foundation_rows(docs: dict[tuple[str, str], dict[str, Any]]) -> list[list[Any]]:
+    """Issue 2's speed targets, each at its largest measurement: identity numbers per second,
+    and ingest against DuckDB loading the same medical CSV (median over the rounds)."""
+    ids = [
+        d["result"]["ids"] for (_, t), d in docs.items() if t == "identity" and "ids" in d["result"]
+    ]
+    best = max(ids, key=lambda r: r["n"], default=None)
+    rate = best["eager_ids_per_s"] if best else None
+    rows: list[list[Any]] = [
+        [
+            f"identity ≥ {IDS_PER_S:,} ids/s",
+            f"{best['n']:,} ids" if best else "-",
+            f"{rate:,}/s" if rate else "not measured",
+            _mark(rate >= IDS_PER_S if rate else None),
+        ]
+    ]
+    runs = [d["result"] for (_, t), d in docs.items() if t == "ingest" and "rows" in d["result"]]
+    big = max(runs, key=lambda r: r["rows"], default=None)
+    for label, key, goal in (("UTF-8", "utf8", INGEST_UTF8), ("GB18030", "gb18030", INGEST_GB)):
+        ratio = big.get("median", big).get(f"ratio_{key}") if big else None
+        rows.append(
+            [
+                f"ingest {label} ≤ {goal}x DuckDB",
+                f"{big['rows']:,} medical rows" if big else "-",
+                f"{ratio}x" if ratio is not None else "not measured",
+                _mark(ratio <= goal if ratio is not None else None),
+            ]
+        )
+    return rows
+
+
 def acceptance_rows(docs: dict[tuple[str, str], dict[str, Any]]) -> list[list[Any]]:
     """Every acceptance target, the size it is judged at, the number and the verdict."""
-    return _accuracy_rows(docs) + _scale_rows(docs)
+    return _foundation_rows(docs) + _accuracy_rows(docs) + _scale_rows(docs)
 
 
 def _why_missing(res: dict[str, Any] | None) -> str:
@@ -425,8 +457,13 @@ def render(results: Path = RESULTS) -> str:
         ):
             if s != size:
                 continue
+            scale = (
+                f"{doc['people']:,} people"
+                if doc.get("people")
+                else f"{doc['result'].get('rows', 0):,} rows"
+            )
             parts += [
-                f"### {topic} ({doc['people']:,} people, {doc['seconds']} s)",
+                f"### {topic} ({scale}, {doc['seconds']} s)",
                 "",
                 f"Measured on: {_machine_line(doc['machine'])}",
                 "",
