@@ -20,7 +20,7 @@ from fanpin.context import RunContext
 from fanpin.matching_config import load_matching_config
 from fanpin.store import write_batches
 from transforms.compare import warm_up
-from transforms.linker import configure_connection, link_department
+from transforms.linker import configure_connection, link_department, release_department
 
 LINK_ORDER = "department, source_file, source_line, record_id"
 REVIEW_ORDER = "department, record_id, candidate_rank, person_ref"
@@ -105,6 +105,7 @@ def link_departments(
         review_parts.append(parts_dir / f"{department}.review.parquet")
         links.write_parquet(str(link_parts[-1]), compression="zstd")
         review.write_parquet(str(review_parts[-1]), compression="zstd")
+        release_department(con, department)
     return link_parts, review_parts
 
 

@@ -970,6 +970,26 @@ def link_department(
     return links, review
 
 
+def release_department(con: duckdb.DuckDBPyConnection, department: str) -> None:
+    """Drop a department's tables and views once its links and review are written.
+
+    They live in DuckDB's memory until the connection closes; at a province the next
+    department's big pass would otherwise spill them to disk and read them back.
+    """
+    p = _prefix(department)
+    views = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, ?)", [p]
+    ).fetchall()
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+        [p],
+    ).fetchall()
+    for (name,) in views:
+        con.execute(f"DROP VIEW IF EXISTS {blocking.quote_ident(name)}")
+    for (name,) in tables:
+        con.execute(f"DROP TABLE IF EXISTS {blocking.quote_ident(name)}")
+
+
 def link_counts(con: duckdb.DuckDBPyConnection, department: str) -> dict[str, int]:
     """Counts for the manifest: per status, per method, records with no id clue, and how
     many of those were linked (``no_id_clue_linked``) or sent to review."""

@@ -531,6 +531,25 @@ def test_timings_name_every_step_run() -> None:
     assert "lk_roster_keys" in timings and all(t >= 0 for t in timings.values())
 
 
+def test_release_drops_only_that_departments_tables() -> None:
+    """Releasing a linked department drops its tables and views; the prepared roster and the
+    other departments stay for the next link."""
+    from transforms.linker import release_department
+
+    con = duckdb.connect()
+    for department in ("health", "medical"):
+        link_department(con, roster(), records([("r1", "张丽", A)]), department, CONFIG)
+    release_department(con, "health")
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()"
+        ).fetchall()
+    }
+    assert not any(n.startswith("lk_health_") for n in names)
+    assert "lk_medical_links" in names and any(n.startswith("lk_roster_") for n in names)
+
+
 def test_config_rejects_windows_that_miss_an_edit() -> None:
     """Blocking windows that leave an adjacent pair uncovered are a configuration error."""
     with pytest.raises(ValueError, match="windows"):
