@@ -323,6 +323,49 @@ def good_row_lines(rows: int, header_line: int, skipped: Sequence[int]) -> np.nd
     return header_line + 1 + ordinal + np.searchsorted(gaps, ordinal, side="right")
 
 
+def record_starts(path: Path, block_bytes: int = 64 << 20) -> np.ndarray:
+    """The 1-based physical line on which each CSV record of `path` starts, in order.
+
+    DuckDB numbers the lines of its rejects, and we number the good rows, in records: a
+    quoted field with line breaks makes one record of several lines, and every line after
+    it would be named too early. A newline ends a record when the quotes before it are
+    balanced (RFC 4180 doubles a quote inside a field, which keeps the balance); a blank line
+    is a record of its own, as DuckDB counts it. Read in blocks, counted with numpy.
+    """
+    ends: list[np.ndarray] = []  # physical line numbers of record-ending newlines
+    lines_before, odd = 0, 0
+    with path.open("rb") as fh:
+        while block := fh.read(block_bytes):
+            arr = np.frombuffer(block, dtype=np.uint8)
+            newlines = np.flatnonzero(arr == 10)
+            quotes = np.flatnonzero(arr == 34)
+            balanced = (np.searchsorted(quotes, newlines) + odd) % 2 == 0
+            ends.append(lines_before + 1 + np.flatnonzero(balanced))
+            lines_before += int(newlines.size)
+            odd = (odd + int(quotes.size)) % 2
+    ended = np.concatenate(ends) if ends else np.empty(0, dtype=np.int64)
+    return np.concatenate(([1], ended + 1)).astype(np.int64)
+
+
+def _to_physical(starts: np.ndarray, records: np.ndarray) -> np.ndarray:
+    """Record numbers (1-based, DuckDB's "line") as the physical lines they start on."""
+    physical: np.ndarray = starts[np.clip(records, 1, len(starts)) - 1]
+    return physical
+
+
+def _line(starts: np.ndarray, record: int) -> int:
+    return int(_to_physical(starts, np.array([record], dtype=np.int64))[0])
+
+
+def _to_records(starts: np.ndarray, lines: Sequence[int]) -> list[int]:
+    """Physical lines that start a record as record numbers (a blank line inside a quoted
+    field starts none and is dropped: it belongs to that field)."""
+    wanted = np.asarray(lines, dtype=np.int64)
+    index = np.searchsorted(starts, wanted)
+    found = (index < len(starts)) & (starts[np.minimum(index, len(starts) - 1)] == wanted)
+    return [int(i) + 1 for i in index[found]]
+
+
 @contextmanager
 def scan_csv(
     path: Path,
@@ -340,10 +383,13 @@ def scan_csv(
 
     With `first_line`, `path` is the headerless rest of a file (see `FastCsv`) whose line 1
     is line `first_line` of the original; `blank_lines` are then numbered within `path`, and
-    every line number handed out is the original file's.
+    every line number handed out is the original file's. DuckDB counts records, not lines;
+    `record_starts` turns its numbers back into lines, so a row after a quoted field with
+    line breaks is named by the line it is really on.
     """
     header_line = layout.header_line if first_line is None else 0
     shift = 0 if first_line is None else first_line - 1
+    starts = record_starts(path)
     with tempfile.TemporaryDirectory(prefix="fanpin-duckdb-") as spill:
         con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill})
         try:
@@ -353,11 +399,16 @@ def scan_csv(
             ).fetchall()
             found = con.execute(_REJECTS_SQL, {"footer": FOOTER_SQL}).fetchall()
             rejects = [(int(r[0]), str(r[1]), str(r[2]), bool(r[3])) for r in found]
-            spanning = [int(r[0]) + shift for r in found if r[4]]
+            spanning = [_line(starts, int(r[0])) + shift for r in found if r[4]]
             rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
-            skipped = [r[0] for r in rejects] + list(blank_lines)
-            lines = good_row_lines(rows, header_line, skipped) + shift
-            rejects = [(line + shift, kind, msg, footer) for line, kind, msg, footer in rejects]
+            skipped = [r[0] for r in rejects] + _to_records(starts, blank_lines)
+            header = _to_records(starts, [header_line])[0] if header_line else 0
+            records = good_row_lines(rows, header, skipped)
+            lines = _to_physical(starts, records) + shift
+            rejects = [
+                (_line(starts, line) + shift, kind, msg, footer)
+                for line, kind, msg, footer in rejects
+            ]
             reader = con.sql("SELECT * FROM raw").to_arrow_reader(batch_rows)
             yield CsvScan(rows, rejects, iter(reader), lines, spanning)
         except duckdb.Error as exc:

@@ -280,3 +280,15 @@ def test_scan_csv_reports_a_rejected_line_that_swallowed_the_next_ones(tmp_path:
     layout = readers.CsvLayout(",", 1, ("a", "b", "c"))
     with readers.scan_csv(path, layout, []) as scan:
         assert (scan.rows, [r[0] for r in scan.rejects], scan.spanning) == (1, [3], [3])
+
+
+@pytest.mark.parametrize("block", [3, 7, 1 << 20])
+def test_record_starts_follow_quotes_across_lines_and_blocks(tmp_path: Path, block: int) -> None:
+    """A record starts after a newline outside quotes; doubled quotes keep the balance, and
+    the answer does not depend on where the file is cut into blocks."""
+    from fanpin.readers import record_starts
+
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'h1,h2\na,"x\ny"\n\nb,"say ""hi""\n!"\nc,d\n')
+    # lines: 1 header, 2-3 record a, 4 blank, 5-6 record b, 7 record c (8: after the end)
+    assert record_starts(path, block_bytes=block).tolist() == [1, 2, 4, 5, 7, 8]

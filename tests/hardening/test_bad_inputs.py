@@ -114,6 +114,13 @@ CASES = [
     ),
     Case("medical", "excel_scientific_ids.csv", "loaded", (6, 6, 0)),
     Case("medical", "unbalanced_quote.csv", "loaded", (6, 5, 1), ((4, "malformed_row", None),)),
+    Case(
+        "medical",
+        "multiline_quoted_fields.csv",
+        "loaded",
+        (7, 4, 3),
+        ((5, "bad_enum", "visit_type"), (6, "malformed_row", None), (11, "bad_date", "settled_on")),
+    ),
     Case("housing", "merged_cells.xlsx", "loaded", (4, 4, 0)),
     Case(
         "housing",
@@ -239,6 +246,21 @@ def test_unbalanced_quote_does_not_swallow_the_lines_after_it(ingest: Ingest) ->
     outcome = ingest("medical", "unbalanced_quote.csv")
     seen = set(outcome.staged["source_line"]) | set(outcome.quarantine["source_line"])
     assert seen == {2, 3, 4, 5, 6, 7}
+
+
+def test_rows_after_a_field_with_line_breaks_keep_their_own_lines(ingest: Ingest) -> None:
+    """Quoted fields running over two and three lines (one holding a blank line) are one record
+    each; every row and every quarantined line after them is named by the line it starts on."""
+    outcome = ingest("medical", "multiline_quoted_fields.csv")
+    staged = dict(zip(outcome.staged["record_id"], outcome.staged["source_line"], strict=True))
+    assert staged == {"YB0001": 2, "YB0002": 3, "YB0005": 8, "YB0007": 12}
+    assert outcome.staged.filter(pl.col("record_id") == "YB0002")["institution"].to_list() == [
+        "綦江区中医院\n（古南分院）"
+    ]
+    quarantined = sorted(
+        zip(outcome.quarantine["source_line"], outcome.quarantine["reason"], strict=True)
+    )
+    assert quarantined == [(5, "bad_enum"), (6, "malformed_row"), (11, "bad_date")]
 
 
 def test_formula_cells_give_their_values_and_error_cells_are_blank(ingest: Ingest) -> None:
