@@ -402,7 +402,7 @@ def scan_csv(
             spanning = [_line(starts, int(r[0])) + shift for r in found if r[4]]
             rows = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
             skipped = [r[0] for r in rejects] + _to_records(starts, blank_lines)
-            header = _to_records(starts, [header_line])[0] if header_line else 0
+            header = (_to_records(starts, [header_line]) or [header_line])[0] if header_line else 0
             records = good_row_lines(rows, header, skipped)
             lines = _to_physical(starts, records) + shift
             rejects = [
