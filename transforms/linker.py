@@ -6,12 +6,13 @@ and checked alone. The roster is prepared once per connection (``lk_roster_*``:
 join key, birth, area, duplicate counts, hashed fuzzy-window keys) and reused
 by every department.
 
-0. big pass   the only pass over all records: a LEFT hash join of the valid id on
+0. big pass   the one join over all records: a LEFT hash join of the valid id on
               the roster's ``key_id`` (the valid id, or the roster's damaged id
               with its check character repaired), writing just the links columns.
               A unique valid id with the exact name is final (``id_exact`` /
-              ``id_upgraded15``); everything else with a clue is flagged ``open``
-              and carries the few columns the tiers read. Only open rows go on.
+              ``id_upgraded15``); everything else with a clue is flagged ``open``,
+              and the open rows are read again with the few columns the tiers
+              read (a semi join on file and line). Only open rows go on.
 1. exact      open records against every person keyed by the id or, for
               disability, the id inside certificate_no (``cert_id``); the name
               must agree (exact / homophone / similar); a repaired roster key is
@@ -370,13 +371,15 @@ def _base_step(p: str, r: str, cfg: MatchingConfig) -> Step:
     person's (no second clue) is decided here: its links row is final. Every
     other record that has something to follow is flagged ``open``; the later
     tiers see only those (a few percent). Only the columns of the links row
-    are written for all records.
+    and the ``open`` flag are written for all records: carrying the tiers'
+    columns along (null for the decided rows) cost a province 3 GB of memory
+    and more time than reading the open rows again (``_open_step``).
     """
     exact = float(cfg.tier_base["id_exact"])
     upgraded = float(cfg.tier_base["id_upgraded15"])
     inner = (
         "SELECT x.record_id, x.source_file, x.source_line, k.person_ref, k.id_number, "
-        "k.household_id, " + ", ".join(f"x.{c}" for c in OPEN_COLUMNS) + ", "
+        "k.household_id, x.id_upgraded, "
         "coalesce(k.fast_ok AND k.name_norm = x.name_norm AND (x.cert_id_clean IS NULL "
         "OR x.cert_id_clean = x.id_norm), false) AS fast, "
         "k.key_id IS NOT NULL OR (x.id_norm IS NULL AND x.id_clean IS NOT NULL) "
@@ -394,27 +397,28 @@ def _base_step(p: str, r: str, cfg: MatchingConfig) -> Step:
         "CASE WHEN NOT fast THEN 'none' WHEN id_upgraded THEN 'id_upgraded15' "
         "ELSE 'id_exact' END AS match_method, "
         f"CASE WHEN NOT fast THEN 0.0 WHEN id_upgraded THEN {upgraded!r} ELSE {exact!r} END "
-        "AS match_score, source_file, source_line, NOT fast AND followable AS open, "
-        + ", ".join(
-            f"CASE WHEN NOT fast AND followable THEN {c} END AS o_{c}" for c in OPEN_COLUMNS
-        )
-        + f" FROM ({inner})",
+        "AS match_score, source_file, source_line, NOT fast AND followable AS open "
+        f"FROM ({inner})",
     )
 
 
 def _open_step(p: str) -> Step:
     """The records the big pass left open, with every column the tiers read.
 
-    The big pass wrote those columns for the open rows only (null elsewhere),
-    so this is a filter over ``base``, not a second pass over the records.
+    A semi join of the records on (file, line) with the open rows of ``base``:
+    a second, narrow read of the records that is cheaper than carrying these
+    columns through the big pass for every record (a line is one record, while
+    a record id may repeat with other content).
     """
     return Step(
         f"{p}open",
-        f"CREATE OR REPLACE TEMP TABLE {p}open AS SELECT record_id, "
-        + ", ".join(f"o_{c} AS {c}" for c in OPEN_COLUMNS)
-        + ", CASE WHEN o_id_norm IS NOT NULL OR o_cert_id_norm IS NOT NULL THEN 'valid' "
-        "WHEN o_id_clean IS NOT NULL OR o_cert_id_clean IS NOT NULL THEN 'broken' "
-        f"ELSE 'none' END AS clue_class FROM {p}base WHERE open",
+        f"CREATE OR REPLACE TEMP TABLE {p}open AS SELECT x.record_id, "
+        + ", ".join(f"x.{c}" for c in OPEN_COLUMNS)
+        + ", CASE WHEN x.id_norm IS NOT NULL OR x.cert_id_norm IS NOT NULL THEN 'valid' "
+        "WHEN x.id_clean IS NOT NULL OR x.cert_id_clean IS NOT NULL THEN 'broken' "
+        f"ELSE 'none' END AS clue_class FROM {p}records x SEMI JOIN "
+        f"(SELECT source_file, source_line FROM {p}base WHERE open) b "
+        "ON b.source_file = x.source_file AND b.source_line = x.source_line",
     )
 
 
