@@ -193,15 +193,17 @@ def _link(
     if len(schema) == 0:
         return None
     lf = _require(lf, RECORD_COLUMNS[dept], dept)
-    keys = ["record_id", *_row_keys(schema, links.collect_schema())]
+    # (file, line) names one delivered row; the record id is the key only without them
+    keys = _row_keys(schema, links.collect_schema()) or ["record_id"]
     dept_links = links.filter(pl.col("department") == dept).select(
-        pl.col("record_id").cast(pl.Utf8), *keys[1:], "person_ref"
+        pl.col(k).cast(pl.Utf8) if k == "record_id" else pl.col(k) for k in (*keys, "person_ref")
     )
+    extra = [k for k in keys if k != "record_id"]
     return (
-        lf.select(*RECORD_COLUMNS[dept], *keys[1:])
+        lf.select(*RECORD_COLUMNS[dept], *extra)
         .with_columns(pl.col("record_id").cast(pl.Utf8))
         .join(dept_links, on=keys, how="inner")
-        .drop(keys[1:])
+        .drop(extra)
         .join(members.select("person_ref", "household_id"), on="person_ref", how="inner")
     )
 
@@ -411,7 +413,7 @@ def severe_illness(inp: RuleInputs) -> pl.LazyFrame:
             .group_by("household_id", "person_ref")
             .agg(
                 pl.len().alias("n"),
-                pl.col("total_cost").sum().alias("cost"),
+                pl.col("total_cost").sum().round(2).alias("cost"),
                 pl.col("settled_on").max().alias("last"),
             )
             .filter(pl.col("n") >= need)

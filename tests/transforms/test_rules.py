@@ -329,6 +329,20 @@ def test_severe_illness_two_inpatient_settlements() -> None:
     assert "住院结算 2 次" in out["detail"][0]
 
 
+def test_severe_illness_total_is_in_cents_and_whole_yuan_read_whole() -> None:
+    """The summed cost is money: rounded to cents, so it does not depend on the order of the
+    rows, and a whole sum reads without decimals (0.2 + 0.4 + 0.6 is 1.2, not 1.2000000000000002)."""
+    w = World().person("H1", "p1")
+    for oop, day in ((0.05, 1), (0.1, 2), (0.15, 3), (499.85, 4)):
+        w.medical("p1", date(2022, 1, day), oop, "住院")
+    out = w.run(rules.severe_illness)
+    assert out["amount"].to_list() == [1000.3]
+    w = World().person("H1", "p1")
+    for oop, day in ((0.05, 1), (0.1, 2), (0.15, 3), (499.7, 4)):
+        w.medical("p1", date(2022, 1, day), oop, "住院")
+    assert "医疗总费用合计 1000 元" in w.run(rules.severe_illness)["detail"][0]
+
+
 # ------------------------------------------------------------------ SEVERE_DISABILITY
 
 
