@@ -320,6 +320,16 @@ def deceased_member(inp: RuleInputs) -> pl.LazyFrame:
     )
 
 
+def _settlements(medical: pl.LazyFrame, by: tuple[str, ...], cost: str) -> pl.LazyFrame:
+    """Per group of settlements: the sum of `cost` in cents (`amount`: money, so the sum does
+    not depend on the order of the rows), how many (`n`) and the latest day (`last`)."""
+    return medical.group_by(*by).agg(
+        pl.col(cost).sum().round(2).alias("amount"),
+        pl.len().alias("n"),
+        pl.col("settled_on").max().alias("last"),
+    )
+
+
 def medical_burden(inp: RuleInputs) -> pl.LazyFrame:
     """MEDICAL_BURDEN: per member, or per household with income, out-of-pocket in the window."""
     medical = _dept(inp, "medical")
@@ -328,18 +338,12 @@ def medical_burden(inp: RuleInputs) -> pl.LazyFrame:
     p = inp.profile.params
     spent = medical.filter(_in_window(inp, "settled_on"))
     window = f"（{inp.window_start + timedelta(days=1)}至{inp.run_date}）"
-    per_member = (
-        spent.group_by("household_id", "person_ref")
-        .agg(
-            pl.col("out_of_pocket").sum().round(2).alias("oop"),
-            pl.len().alias("n"),
-            pl.col("settled_on").max().alias("last"),
-        )
-        .filter(pl.col("oop") >= p.medical_burden_line)
+    per_member = _settlements(spent, ("household_id", "person_ref"), "out_of_pocket").filter(
+        pl.col("amount") >= p.medical_burden_line
     )
     member_detail = pl.concat_str(
         pl.lit(f"{p.window_months}个月内{window}个人负担合计 "),
-        yuan(pl.col("oop")),
+        yuan(pl.col("amount")),
         pl.lit(" 元（"),
         pl.col("n").cast(pl.Utf8),
         pl.lit(f" 笔结算），不低于医疗负担线 {_num(p.medical_burden_line)} 元"),
@@ -347,18 +351,13 @@ def medical_burden(inp: RuleInputs) -> pl.LazyFrame:
     income_window = pl.col("monthly_income_per_capita") * pl.col("household_size") * p.window_months
     line = (income_window * p.household_medical_share).round(2)
     per_household = (
-        spent.group_by("household_id")
-        .agg(
-            pl.col("out_of_pocket").sum().round(2).alias("oop"),
-            pl.len().alias("n"),
-            pl.col("settled_on").max().alias("last"),
-        )
+        _settlements(spent, ("household_id",), "out_of_pocket")
         .join(inp.households, on="household_id")
-        .filter((pl.col("monthly_income_per_capita") > 0) & (pl.col("oop") >= line))
+        .filter((pl.col("monthly_income_per_capita") > 0) & (pl.col("amount") >= line))
     )
     household_detail = pl.concat_str(
         pl.lit(f"家庭{p.window_months}个月内{window}个人负担合计 "),
-        yuan(pl.col("oop")),
+        yuan(pl.col("amount")),
         pl.lit(" 元（"),
         pl.col("n").cast(pl.Utf8),
         pl.lit(" 笔结算），不低于家庭同期收入 "),
@@ -374,7 +373,7 @@ def medical_burden(inp: RuleInputs) -> pl.LazyFrame:
                 detail=member_detail,
                 person_ref=pl.col("person_ref"),
                 day=pl.col("last"),
-                amount=pl.col("oop"),
+                amount=pl.col("amount"),
             ),
             _emit(
                 per_household,
@@ -382,7 +381,7 @@ def medical_burden(inp: RuleInputs) -> pl.LazyFrame:
                 department=pl.lit("medical"),
                 detail=household_detail,
                 day=pl.col("last"),
-                amount=pl.col("oop"),
+                amount=pl.col("amount"),
             ),
         ]
     )
@@ -408,16 +407,11 @@ def severe_illness(inp: RuleInputs) -> pl.LazyFrame:
     medical = _dept(inp, "medical")
     if medical is not None:
         need = inp.profile.params.severe_illness_inpatient_count
-        stays = (
-            medical.filter((pl.col("visit_type") == "住院") & _in_window(inp, "settled_on"))
-            .group_by("household_id", "person_ref")
-            .agg(
-                pl.len().alias("n"),
-                pl.col("total_cost").sum().round(2).alias("cost"),
-                pl.col("settled_on").max().alias("last"),
-            )
-            .filter(pl.col("n") >= need)
-        )
+        stays = _settlements(
+            medical.filter((pl.col("visit_type") == "住院") & _in_window(inp, "settled_on")),
+            ("household_id", "person_ref"),
+            "total_cost",
+        ).filter(pl.col("n") >= need)
         parts.append(
             _emit(
                 stays,
@@ -427,12 +421,12 @@ def severe_illness(inp: RuleInputs) -> pl.LazyFrame:
                     pl.lit(f"{inp.profile.params.window_months}个月内住院结算 "),
                     pl.col("n").cast(pl.Utf8),
                     pl.lit(f" 次（不少于 {need} 次），医疗总费用合计 "),
-                    yuan(pl.col("cost")),
+                    yuan(pl.col("amount")),
                     pl.lit(" 元"),
                 ),
                 person_ref=pl.col("person_ref"),
                 day=pl.col("last"),
-                amount=pl.col("cost"),
+                amount=pl.col("amount"),
             )
         )
     return pl.concat(parts)
