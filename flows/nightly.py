@@ -8,6 +8,7 @@ any stage can be rerun from the files of the one before).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,44 @@ def run_context(inbox: Path, output: Path, run_date: date | None, policy: str) -
     return RunContext(inbox=Path(inbox), output=Path(output), run_date=when, policy=policy)
 
 
+# link and score for the departments linked tonight: (matching summary, scoring summary)
+MatchAndScore = Callable[[list[str]], tuple[Any, Any]]
+
+
+def run_night(
+    ctx: RunContext,
+    departments: list[str] | None,
+    wait_seconds: float,
+    match_and_score: MatchAndScore,
+    note: str = "",
+) -> dict[str, Any]:
+    """The night both flows run, under the output lock: start, ingest, validate, then (with a
+    roster) `match_and_score` on the accepted departments, publish and the artifacts. The
+    flows differ only in how they link and score (one process, or partitions on Dask)."""
+    logger = get_run_logger()
+    with output_lock(ctx.output, ctx.run_date.isoformat(), wait_seconds):
+        state = stages.start(ctx, departments)
+        logger.info(
+            "run %s for %s with profile %s (key: %s)%s",
+            ctx.run_id,
+            ctx.run_date,
+            ctx.policy,
+            state.key_source,
+            note,
+        )
+        ingest_all(ctx, state, departments)
+        validate_all(ctx, state)
+        if not state.roster_ok():
+            return stages.fail(ctx, state, "the roster was not delivered or was held back")
+        state.matching, state.scoring = match_and_score(
+            [d for d in state.accepted() if d != "roster"]
+        )
+        manifest = publish_task(ctx, state)
+        artifacts_task(manifest)
+    logger.info(manifest["message"].splitlines()[0])
+    return dict(manifest)
+
+
 @flow(name="fanpin-nightly", flow_run_name="fanpin-{run_date}", log_prints=False)
 def nightly(
     inbox: Path,
@@ -107,27 +146,12 @@ def nightly(
     Without `run_date` (the nightly schedule) the run is for today in Asia/Shanghai.
     """
     ctx = run_context(inbox, output, run_date, policy)
-    logger = get_run_logger()
-    with output_lock(ctx.output, ctx.run_date.isoformat(), wait_seconds):
-        state = stages.start(ctx, departments)
-        logger.info(
-            "run %s for %s with profile %s (key: %s)",
-            ctx.run_id,
-            ctx.run_date,
-            policy,
-            state.key_source,
-        )
-        ingest_all(ctx, state, departments)
-        validate_all(ctx, state)
-        accepted = state.accepted()
-        if not state.roster_ok():
-            return stages.fail(ctx, state, "the roster was not delivered or was held back")
-        state.matching = link_task(ctx, [d for d in accepted if d != "roster"])
-        state.scoring = score_task(ctx, [d for d in accepted if d != "roster"])
-        manifest = publish_task(ctx, state)
-        artifacts_task(manifest)
-    logger.info(manifest["message"].splitlines()[0])
-    return manifest
+    return run_night(
+        ctx,
+        departments,
+        wait_seconds,
+        lambda linked: (link_task(ctx, linked), score_task(ctx, linked)),
+    )
 
 
 def serve_nightly(inbox: Path, output: Path, policy: str) -> None:

@@ -23,21 +23,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import Task, flow, get_run_logger, task
+from prefect import Task, flow, task
 from prefect.futures import PrefectFuture, wait
 from prefect_dask.task_runners import DaskTaskRunner
 
 from fanpin import partitioned, stages
 from fanpin.context import RunContext
-from fanpin.locking import output_lock
-from flows.nightly import (
-    TASK_OPTIONS,
-    artifacts_task,
-    ingest_all,
-    publish_task,
-    run_context,
-    validate_all,
-)
+from flows.nightly import TASK_OPTIONS, run_context, run_night
 
 # One worker process per core of the machine the tests and benchmarks run on.
 LOCAL_CLUSTER: dict[str, Any] = {
@@ -155,26 +147,9 @@ def nightly_partitioned(
     """
     partitioned.check_partitions(partitions)
     ctx = run_context(inbox, output, run_date, policy)
-    logger = get_run_logger()
-    with output_lock(ctx.output, ctx.run_date.isoformat(), wait_seconds):
-        state = stages.start(ctx, departments)
-        logger.info(
-            "run %s for %s with profile %s (key: %s), %d partitions",
-            ctx.run_id,
-            ctx.run_date,
-            policy,
-            state.key_source,
-            partitions,
-        )
-        ingest_all(ctx, state, departments)
-        validate_all(ctx, state)
-        if not state.roster_ok():
-            return stages.fail(ctx, state, "the roster was not delivered or was held back")
-        linked = [d for d in state.accepted() if d != "roster"]
+
+    def fan_out(linked: list[str]) -> tuple[Any, Any]:
         with task_runner(cluster_address) as runner:
-            state.matching = _link(runner, ctx, linked, partitions)
-            state.scoring = _score(runner, ctx, linked, partitions)
-        manifest = publish_task(ctx, state)
-        artifacts_task(manifest)
-    logger.info(manifest["message"].splitlines()[0])
-    return dict(manifest)
+            return _link(runner, ctx, linked, partitions), _score(runner, ctx, linked, partitions)
+
+    return run_night(ctx, departments, wait_seconds, fan_out, f", {partitions} partitions")
