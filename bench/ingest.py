@@ -25,18 +25,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from fanpin.generator.files import MEDICAL_HEADERS
+
 DATA = Path(__file__).resolve().parent / "data" / "ingest"
-HEADERS_CN = {
-    "record_id": "结算流水号",
-    "name": "姓名",
-    "id_number": "身份证号",
-    "settled_on": "结算日期",
-    "visit_type": "就诊类型",
-    "total_cost": "医疗总费用",
-    "fund_paid": "统筹基金支付",
-    "out_of_pocket": "个人负担",
-    "institution": "定点医疗机构",
-}
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾")
 _GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红")
@@ -94,7 +85,7 @@ def make_medical_csv(path: Path, rows: int, seed: int = 7, chinese_headers: bool
         ("M" + pl.col("record_id")).alias("record_id"),
     )
     if chinese_headers:
-        frame = frame.rename(HEADERS_CN)
+        frame = frame.rename(MEDICAL_HEADERS)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path)
     return path

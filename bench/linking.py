@@ -36,6 +36,7 @@ import duckdb
 import polars as pl
 import psutil
 
+from bench.accuracy import link_figures
 from fanpin.generator import Dataset, generate
 from fanpin.matching_config import load_matching_config
 from transforms.compare import warm_up
@@ -195,20 +196,7 @@ def _scored_view(con: duckdb.DuckDBPyConnection, name: str, tables: list[str]) -
 
 
 def _figures(row: tuple[Any, ...]) -> dict[str, Any]:
-    records, linked, correct, relevant, found, review, noclue = (int(v or 0) for v in row)
-    precision = correct / linked if linked else 1.0
-    recall = found / relevant if relevant else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "records": records,
-        "linked": linked,
-        "wrong": linked - correct,
-        "precision": round(precision, 5),
-        "recall": round(recall, 5),
-        "f1": round(f1, 5),
-        "review_share": round(review / records, 5) if records else 0.0,
-        "no_clue_linked": noclue,
-    }
+    return link_figures([int(v or 0) for v in row], digits=5)
 
 
 AGGREGATES = (

@@ -31,6 +31,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.accuracy import link_figures
+
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
 OUT = BENCH / "out"
@@ -483,24 +485,8 @@ _AGG = (
 
 
 def _figures(row: tuple[Any, ...] | None) -> dict[str, Any]:
-    records, linked, correct, relevant, found, review, noclue, missing = (
-        int(v or 0) for v in (row or (0,) * 8)
-    )
-    precision = correct / linked if linked else 1.0
-    recall = found / relevant if relevant else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "records": records,
-        "linked": linked,
-        "wrong": linked - correct,
-        "relevant": relevant,
-        "precision": round(precision, 6),
-        "recall": round(recall, 6),
-        "f1": round(f1, 6),
-        "review_share": round(review / records, 6) if records else 0.0,
-        "no_clue_linked": noclue,
-        "missing_in_links": missing,
-    }
+    *counts, missing = [int(v or 0) for v in (row or (0,) * 8)]
+    return {**link_figures(counts), "relevant": counts[3], "missing_in_links": missing}
 
 
 def linking_accuracy(con: Any, truth: Path, work: Path) -> dict[str, Any]:

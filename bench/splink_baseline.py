@@ -25,6 +25,8 @@ from typing import Any
 
 import duckdb
 
+from bench.accuracy import link_figures
+
 THRESHOLDS = (0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999, 0.9999999)
 
 
@@ -131,23 +133,8 @@ def _sweep(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             "count(*) FILTER (WHERE p >= ? AND NOT clue) FROM sp_scored",
             [th, th, th, th],
         ).fetchone()
-        records, linked, right, relevant, found, _, noclue = (int(v or 0) for v in row or ())
-        precision = right / linked if linked else 1.0
-        recall = found / relevant if relevant else 1.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out.append(
-            {
-                "threshold": th,
-                "records": records,
-                "linked": linked,
-                "wrong": linked - right,
-                "precision": round(precision, 5),
-                "recall": round(recall, 5),
-                "f1": round(f1, 5),
-                "review_share": 0.0,
-                "no_clue_linked": noclue,
-            }
-        )
+        counts = [int(v or 0) for v in row or ()]
+        out.append({"threshold": th, **link_figures(counts, digits=5)})
     return out
 
 
