@@ -263,17 +263,8 @@ def test_explain_prints_reasons_with_evidence_masked_by_default(
 
     warnings = _table(published, "published/warnings")
     household = warnings.sort("risk_score", descending=True)["household_id"][0]
-    code = main(
-        [
-            "explain",
-            "--output",
-            str(published),
-            "--run-date",
-            RUN_DATE.isoformat(),
-            "--household",
-            household,
-        ]
-    )
+    command = ["explain", "--output", str(published), "--run-date", RUN_DATE.isoformat()]
+    code = main([*command, "--household", household])
     text = capsys.readouterr().out
     assert code == 0 and household in text
     label = warnings.filter(pl.col("household_id") == household)["reasons"][0][0]["label"]
@@ -283,19 +274,5 @@ def test_explain_prints_reasons_with_evidence_masked_by_default(
     )
     members = roster.filter(pl.col("household_id") == household)
     assert not any(n in text for n in members["name"].to_list() if len(n) > 1)
-    assert (
-        main(
-            [
-                "explain",
-                "--output",
-                str(published),
-                "--run-date",
-                RUN_DATE.isoformat(),
-                "--household",
-                household,
-                "--unmask",
-            ]
-        )
-        == 0
-    )
+    assert main([*command, "--household", household, "--unmask"]) == 0
     assert members["name"][0] in capsys.readouterr().out
