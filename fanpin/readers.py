@@ -35,7 +35,7 @@ import zipfile
 import zlib
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -634,7 +634,7 @@ def _after_lines(src: Path, skip: int) -> Iterator[bytes]:
 
 @dataclass(frozen=True)
 class XlsxTable:
-    """The data rows of the first sheet that has a header, as text, with their sheet rows."""
+    """The data rows of the sheet read (see `read_xlsx`), as text, with their sheet rows."""
 
     sheet: str
     header_row: int  # 1-based sheet row of the header
@@ -652,8 +652,22 @@ def _open_xlsx(path: Path) -> fastexcel.ExcelReader:
         ) from None
 
 
-def _sheet_frame(reader: fastexcel.ExcelReader, index: int, name: str) -> pl.DataFrame:
-    """The whole sheet as text, row i = sheet row i+1 (leading empty rows kept).
+@dataclass(frozen=True)
+class _Sheet:
+    """One sheet that has a header row of the schema (a candidate for the data sheet)."""
+
+    index: int
+    name: str
+    frame: pl.DataFrame
+    header: int  # 0-based row of the header in `frame`
+    hidden: bool  # hidden or "very hidden" in Excel
+
+
+def _sheet_frame(
+    reader: fastexcel.ExcelReader, index: int, name: str
+) -> tuple[pl.DataFrame, bool]:
+    """The whole sheet as text, row i = sheet row i+1 (leading empty rows kept), and whether
+    the sheet is hidden.
 
     Every cell is read as a string: fastexcel renders a date cell as `2021-06-29 00:00:00`,
     which `parse_date` reads like any other date text, and a number as `44376` or `1234.5`;
@@ -661,24 +675,32 @@ def _sheet_frame(reader: fastexcel.ExcelReader, index: int, name: str) -> pl.Dat
     """
     try:
         sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
-        return sheet.to_polars()
+        return sheet.to_polars(), sheet.visible != "visible"
     except Exception as exc:
         raise FileReadError(f"sheet '{name}' could not be read ({type(exc).__name__})") from None
 
 
-def read_xlsx(path: Path, schema: DepartmentSchema) -> XlsxTable:
-    """Read the first visible sheet whose first 20 rows hold a header of this schema.
+def _not_read(sheet: _Sheet, chosen: _Sheet, department: str) -> str:
+    """The note for a sheet with a header that is not read because `chosen` is."""
+    if sheet.hidden:
+        return (
+            f"sheet '{sheet.name}' is hidden and has a header row of {department} too; not read"
+            f" (sheet '{chosen.name}' is): unhide it and deliver it as a file of its own if it"
+            " holds records"
+        )
+    return (
+        f"sheet '{sheet.name}' also has a header row of {department}; not read"
+        f" (only sheet '{chosen.name}' is): deliver it as a file of its own"
+    )
 
-    Merged cells are filled (a date merged over four rows belongs to each of them). A later
-    sheet with a header too is not read but named in a note: its rows would share the file
-    name and sheet-row numbers with the first sheet's, so it must come as its own file.
-    """
-    reader = _open_xlsx(path)
-    notes: list[str] = []
-    found: tuple[pl.DataFrame, str, int, tuple[str | None, ...]] | None = None
+
+def _header_sheets(
+    reader: fastexcel.ExcelReader, schema: DepartmentSchema, notes: list[str]
+) -> Iterator[_Sheet]:
+    """The sheets with a header row of the schema, in workbook order; the others in `notes`."""
     for index, name in enumerate(reader.sheet_names):
         try:
-            frame = _sheet_frame(reader, index, name)
+            frame, hidden = _sheet_frame(reader, index, name)
         except FileReadError as exc:
             notes.append(str(exc))
             continue
@@ -686,18 +708,42 @@ def read_xlsx(path: Path, schema: DepartmentSchema) -> XlsxTable:
         header = find_header_row(head, schema, HEADER_SEARCH_ROWS)
         if header is None:
             notes.append(f"sheet '{name}' has no header row; skipped")
-        elif found is None:
-            merged = merged_ranges(path, index)
-            frame = fill_merged(frame, merged, sheet_first_column(path, index) if merged else 0)
-            found = (frame, name, header, tuple(frame.row(header)))
         else:
-            notes.append(
-                f"sheet '{name}' also has a header row of {schema.department}; not read"
-                f" (only sheet '{found[1]}' is): deliver it as a file of its own"
-            )
-    if found is None:
+            yield _Sheet(index, name, frame, header, hidden)
+
+
+def read_xlsx(path: Path, schema: DepartmentSchema) -> XlsxTable:
+    """Read the first visible sheet whose first 20 rows hold a header of this schema.
+
+    A hidden sheet is read only when no visible sheet has such a header, with a note: an
+    officer hides the old copy or a lookup list, and the visible sheet is the one meant.
+    Merged cells are filled (a date merged over four rows belongs to each of them). A later
+    sheet with a header too is not read but named in a note: its rows would share the file
+    name and sheet-row numbers with the first sheet's, so it must come as its own file.
+    """
+    notes: list[str] = []
+    chosen: _Sheet | None = None
+    passed_over: list[_Sheet] = []  # other sheets with a header, kept without their rows
+    for sheet in _header_sheets(_open_xlsx(path), schema, notes):
+        if chosen is None or (chosen.hidden and not sheet.hidden):
+            if chosen is not None:
+                passed_over.append(replace(chosen, frame=pl.DataFrame()))
+            chosen = sheet
+        else:
+            passed_over.append(replace(sheet, frame=pl.DataFrame()))
+    if chosen is None:
         raise FileReadError(f"{path.name}: no sheet with a header row of {schema.department}")
-    return _xlsx_table(*found, notes)
+    passed_over.sort(key=lambda s: s.index)
+    notes += [_not_read(s, chosen, schema.department) for s in passed_over]
+    if chosen.hidden:
+        notes.append(
+            f"sheet '{chosen.name}' is hidden; read because no visible sheet has a header row"
+            f" of {schema.department}"
+        )
+    merged = merged_ranges(path, chosen.index)
+    first_column = sheet_first_column(path, chosen.index) if merged else 0
+    frame = fill_merged(chosen.frame, merged, first_column)
+    return _xlsx_table(frame, chosen.name, chosen.header, tuple(frame.row(chosen.header)), notes)
 
 
 # ---------------------------------------------------------------- xlsx merged cells

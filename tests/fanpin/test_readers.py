@@ -273,6 +273,61 @@ def test_a_second_sheet_with_a_header_is_named_in_a_note(
     assert any("sheet '2月'" in note and "not read" in note for note in table.notes)
 
 
+def _disability_book(path: Path, sheets: list[tuple[str, bool]]) -> None:
+    """A workbook with one record sheet per (name, hidden); record ids are D<sheet number>."""
+    book = xlsxwriter.Workbook(path)
+    for number, (name, hidden) in enumerate(sheets, start=1):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, ["记录编号", "姓名", "身份证号", "残疾类别", "残疾等级"])
+        sheet.write_row(1, 0, [f"D{number}", "张三", VALID_ID_18, "肢体", "二级"])
+        if hidden:
+            sheet.hide()
+        else:
+            sheet.activate()
+    book.close()
+
+
+def test_a_visible_sheet_is_read_before_a_hidden_one(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """A hidden sheet with a header before the visible one: the visible one is read, the
+    hidden one is named in a note."""
+    path = tmp_path / "d.xlsx"
+    _disability_book(path, [("旧表", True), ("台账", False)])
+    table = readers.read_xlsx(path, schemas["disability"])
+    assert (table.sheet, table.frame["c0"].to_list()) == ("台账", ["D2"])
+    assert any("sheet '旧表' is hidden" in note and "not read" in note for note in table.notes)
+
+
+def test_a_hidden_sheet_is_read_when_no_visible_sheet_has_a_header(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """Only a hidden sheet holds the header: it is read, and a note says it was hidden."""
+    path = tmp_path / "d.xlsx"
+    book = xlsxwriter.Workbook(path)
+    book.add_worksheet("说明").write(0, 0, "本表由残联每月报送")
+    data = book.add_worksheet("数据")
+    data.write_row(0, 0, ["记录编号", "姓名", "身份证号", "残疾类别", "残疾等级"])
+    data.write_row(1, 0, ["D1", "张三", VALID_ID_18, "肢体", "二级"])
+    data.hide()
+    book.close()
+    table = readers.read_xlsx(path, schemas["disability"])
+    assert (table.sheet, table.frame["c0"].to_list()) == ("数据", ["D1"])
+    assert any("sheet '数据' is hidden; read because" in note for note in table.notes)
+
+
+def test_of_two_hidden_sheets_the_first_is_read_and_a_visible_one_wins_over_both(
+    tmp_path: Path, schemas: dict[str, DepartmentSchema]
+) -> None:
+    """Hidden 1, hidden 2, visible 3: sheet 3 is read and both hidden ones are named."""
+    path = tmp_path / "d.xlsx"
+    _disability_book(path, [("a", True), ("b", True), ("c", False)])
+    table = readers.read_xlsx(path, schemas["disability"])
+    assert (table.sheet, table.frame["c0"].to_list()) == ("c", ["D3"])
+    named = [n for n in table.notes if "is hidden and has a header row" in n]
+    assert len(named) == 2 and "'a'" in named[0] and "'b'" in named[1], table.notes
+
+
 def test_scan_csv_reports_a_rejected_line_that_swallowed_the_next_ones(tmp_path: Path) -> None:
     """A quote left open on line 3 takes lines 4-5 with it: the reject is marked as spanning."""
     path = tmp_path / "q.csv"

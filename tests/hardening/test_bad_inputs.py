@@ -124,6 +124,13 @@ CASES = [
     Case("housing", "merged_cells.xlsx", "loaded", (4, 4, 0)),
     Case(
         "housing",
+        "hidden_sheet_first.xlsx",
+        "loaded",
+        (3, 3, 0),
+        message="sheet '旧表' is hidden and has a header row of housing too; not read",
+    ),
+    Case(
+        "housing",
         "formulas_and_errors.xlsx",
         "loaded",
         (4, 3, 1),

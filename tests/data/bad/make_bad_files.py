@@ -382,6 +382,20 @@ def housing_xlsx() -> dict[str, bytes]:
 
     files["several_sheets.xlsx"] = _workbook(sheets)
 
+    def hidden(book: xlsxwriter.Workbook) -> None:
+        old = book.add_worksheet("旧表")  # last year's list, hidden by the officer
+        old.write_row(0, 0, HOUSING_HEADER)
+        for i, row in enumerate(_housing_rows(2, start=20)):
+            old.write_row(1 + i, 0, row)
+        old.hide()
+        current = book.add_worksheet("台账")
+        current.write_row(0, 0, HOUSING_HEADER)
+        for i, row in enumerate(_housing_rows(3)):
+            current.write_row(1 + i, 0, row)
+        current.activate()
+
+    files["hidden_sheet_first.xlsx"] = _workbook(hidden)
+
     def formulas(book: xlsxwriter.Workbook) -> None:
         ws = book.add_worksheet("台账")
         ws.write_row(0, 0, HOUSING_HEADER)
