@@ -497,7 +497,7 @@ def linking_accuracy(con: Any, truth: Path, work: Path) -> dict[str, Any]:
             "roster": str(work / "staged" / "roster.parquet"),
             "people": str(truth / "roster_people.parquet"),
             "truth": str(truth / "links.parquet"),
-            "links": str(work / "linked" / "links.parquet"),
+            "links": str(work / "linked" / "links" / "*.parquet"),
         },
     )
     out: dict[str, Any] = {"all": _figures(con.execute(f"SELECT {_AGG} FROM scored").fetchone())}
@@ -508,13 +508,14 @@ def linking_accuracy(con: Any, truth: Path, work: Path) -> dict[str, Any]:
 
 
 def _blind_households(con: Any, truth: Path, links: Path | None) -> None:
-    """Households with a record about a member that carries no identity clue and is unlinked.
+    """Households with a record about a member that carries no identity clue and is unlinked
+    (`links`: the run's links folder, a file per department).
 
     The truth reasons are computed from who each record is really about; a record with a
     blank id (noise `id_blank`) cannot be linked safely, so its reason cannot fire (a miss) or
     a later record that would have cleared one is not seen (a false alarm).
     """
-    if links is None or not links.exists():
+    if links is None or not any(links.glob("*.parquet")):
         con.execute("CREATE OR REPLACE TABLE blind (household_id VARCHAR)")
         return
     con.execute(
@@ -522,7 +523,7 @@ def _blind_households(con: Any, truth: Path, links: Path | None) -> None:
         "FROM read_parquet($t) t LEFT JOIN read_parquet($l) l USING (department, record_id) "
         "WHERE t.true_person IS NOT NULL AND NOT t.clue "
         "AND coalesce(l.match_status, '') <> 'linked'",
-        {"t": str(truth / "links.parquet"), "l": str(links)},
+        {"t": str(truth / "links.parquet"), "l": str(links / "*.parquet")},
     )
 
 
@@ -596,7 +597,7 @@ def _accuracy_child(data: str, output: str) -> dict[str, Any]:
     )
     res: dict[str, Any] = {"linking": linking_accuracy(con, truth, work)}
     res["scoring"] = (
-        scoring_accuracy(con, truth, published, work / "linked" / "links.parquet")
+        scoring_accuracy(con, truth, published, work / "linked" / "links")
         if published.exists()
         else None
     )

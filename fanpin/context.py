@@ -38,12 +38,17 @@ class RunContext:
         return self.work / "quality" / f"{department}.json"
 
     @property
+    def linked(self) -> Path:
+        """The link stage's output: the `links/` and `review/` folders (a file per department)."""
+        return self.work / "linked"
+
+    @property
     def links(self) -> Path:
-        return self.work / "linked" / "links.parquet"
+        return self.linked / "links"
 
     @property
     def review(self) -> Path:
-        return self.work / "linked" / "review.parquet"
+        return self.linked / "review"
 
     @property
     def warnings(self) -> Path:

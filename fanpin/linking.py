@@ -3,6 +3,13 @@
 The matching itself is `transforms.linker` (pure SQL steps on a DuckDB
 connection); this module owns the connection, its memory limit and spill
 folder, and the files.
+
+Links and review are folders with one file per department (`linked/links/medical.parquet`),
+each in one stable order (`LINK_ORDER`, `REVIEW_ORDER`), so that the folder read in name
+order is the whole table in (department, ...) order. A department's links are sorted and
+written once, straight from the linker's view: a single file for all departments would
+mean writing every link twice (parts, then a sorted merge), which at a province cost more
+than all of the matching.
 """
 
 from __future__ import annotations
@@ -14,20 +21,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from fanpin.context import RunContext
 from fanpin.matching_config import load_matching_config
-from fanpin.store import write_batches
+from fanpin.store import make_dirs, parquet_files, scan_folder, write_relation
 from transforms.compare import warm_up
 from transforms.linker import configure_connection, link_department, release_department
 
-LINK_ORDER = "department, source_file, source_line, record_id"
-REVIEW_ORDER = "department, record_id, candidate_rank, person_ref"
+LINK_ORDER = "source_file, source_line, record_id"  # within a department's file
+REVIEW_ORDER = "record_id, candidate_rank, person_ref"
 MEMORY_LIMIT = "6GB"
 SLOWEST_STEPS = 5
 log = logging.getLogger(__name__)
-BATCH_ROWS = 500_000
 
 LINKS_SCHEMA = pa.schema(
     [
@@ -58,16 +65,35 @@ REVIEW_SCHEMA = pa.schema(
 )
 
 
+_SQL_TYPES = {pa.string(): "VARCHAR", pa.float64(): "DOUBLE", pa.int64(): "BIGINT"}
+
+
 def _write_sorted(
-    con: duckdb.DuckDBPyConnection, parts: list[Path], schema: pa.Schema, order: str, target: Path
-) -> int:
-    """Concatenate the per-department parts in one stable order (reruns compare byte for byte)."""
-    if not parts:
-        return write_batches(schema, [], target, private=True)
-    columns = ", ".join(f'"{name}"' for name in schema.names)
-    rel = con.read_parquet([str(p) for p in parts]).select(columns).order(order)
-    reader = rel.to_arrow_reader(BATCH_ROWS)
-    return write_batches(schema, (b.cast(schema) for b in reader), target, private=True)
+    rel: duckdb.DuckDBPyRelation, schema: pa.Schema, order: str, target: Path
+) -> None:
+    """One department's links or review: the schema's columns and types, in the one stable
+    order (reruns, and the partitioned run, give the same rows in the same order)."""
+    columns = ", ".join(
+        f'CAST("{field.name}" AS {_SQL_TYPES[field.type]}) AS "{field.name}"' for field in schema
+    )
+    write_relation(rel.select(columns).order(order), target, private=True)
+
+
+def scan_links(ctx: RunContext) -> pl.LazyFrame:
+    """All departments' links as one table (department order, then `LINK_ORDER`)."""
+    return scan_folder(ctx.links, LINKS_SCHEMA)
+
+
+def scan_review(ctx: RunContext) -> pl.LazyFrame:
+    """All departments' review rows as one table (department order, then `REVIEW_ORDER`)."""
+    return scan_folder(ctx.review, REVIEW_SCHEMA)
+
+
+def _fresh(folder: Path) -> Path:
+    """An empty owner-only folder (files of an earlier run of the same date are removed)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    make_dirs(folder, private=True)
+    return folder
 
 
 @contextmanager
@@ -85,51 +111,47 @@ def link_connection(spill: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def link_departments(
-    con: duckdb.DuckDBPyConnection, ctx: RunContext, records: Mapping[str, Path], parts_dir: Path
+    con: duckdb.DuckDBPyConnection, ctx: RunContext, records: Mapping[str, Path], out: Path
 ) -> tuple[list[Path], list[Path]]:
     """Link each department's records (all of them, or one partition) against the whole roster.
 
-    Writes one links part and one review part per department into `parts_dir`;
-    the single run and every partition of the partitioned run go through here.
+    Writes `out/links/<department>.parquet` and `out/review/<department>.parquet`, sorted;
+    the single run writes them into the run's `linked/` folder, each partition of the
+    partitioned run into its own (`combine_departments` then merges the partitions).
     """
     config = load_matching_config(ctx.config.matching)
     roster = con.read_parquet(str(ctx.staged("roster")))
-    link_parts, review_parts = [], []
+    links_dir, review_dir = _fresh(out / "links"), _fresh(out / "review")
     for department, path in records.items():
         records_rel = con.read_parquet(str(path))
         timings: dict[str, float] = {}
         links, review = link_department(con, roster, records_rel, department, config, timings)
         slowest = sorted(timings.items(), key=lambda kv: -kv[1])[:SLOWEST_STEPS]
         log.debug("link %s: slowest steps (s) %s", department, slowest)
-        link_parts.append(parts_dir / f"{department}.links.parquet")
-        review_parts.append(parts_dir / f"{department}.review.parquet")
-        links.write_parquet(str(link_parts[-1]), compression="zstd")
-        review.write_parquet(str(review_parts[-1]), compression="zstd")
+        _write_sorted(links, LINKS_SCHEMA, LINK_ORDER, links_dir / f"{department}.parquet")
+        _write_sorted(review, REVIEW_SCHEMA, REVIEW_ORDER, review_dir / f"{department}.parquet")
         release_department(con, department)
-    return link_parts, review_parts
+    return parquet_files(links_dir), parquet_files(review_dir)
 
 
-def write_link_outputs(
+def combine_departments(
     con: duckdb.DuckDBPyConnection,
     ctx: RunContext,
     link_parts: list[Path],
     review_parts: list[Path],
 ) -> None:
-    """links.parquet and review.parquet from parts, in the one stable order of both paths."""
-    _write_sorted(con, link_parts, LINKS_SCHEMA, LINK_ORDER, ctx.links)
-    _write_sorted(con, review_parts, REVIEW_SCHEMA, REVIEW_ORDER, ctx.review)
+    """The run's links and review folders from partitions' files (named by department),
+    each department sorted as in the single run."""
+    for parts, schema, order, folder in (
+        (link_parts, LINKS_SCHEMA, LINK_ORDER, _fresh(ctx.links)),
+        (review_parts, REVIEW_SCHEMA, REVIEW_ORDER, _fresh(ctx.review)),
+    ):
+        for department in sorted({p.stem for p in parts}):
+            files = [str(p) for p in parts if p.stem == department]
+            _write_sorted(con.read_parquet(files), schema, order, folder / f"{department}.parquet")
 
 
 def link_all(ctx: RunContext, departments: list[str]) -> None:
-    """Link each department against the roster; write links.parquet and review.parquet."""
-    parts_dir = ctx.work / "linked" / "parts"
-    shutil.rmtree(parts_dir, ignore_errors=True)
-    parts_dir.mkdir(parents=True, mode=0o700)
-    try:
-        with link_connection(ctx.work / "tmp") as con:
-            link_parts, review_parts = link_departments(
-                con, ctx, {d: ctx.staged(d) for d in departments}, parts_dir
-            )
-            write_link_outputs(con, ctx, link_parts, review_parts)
-    finally:
-        shutil.rmtree(parts_dir, ignore_errors=True)
+    """Link each department against the roster into the run's links and review folders."""
+    with link_connection(ctx.work / "tmp") as con:
+        link_departments(con, ctx, {d: ctx.staged(d) for d in departments}, ctx.linked)

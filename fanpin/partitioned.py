@@ -18,7 +18,7 @@ never frames; the work folder must therefore be shared storage when tasks
 run on other machines (docs/scale-out.md). Each partition goes through the
 same functions as the single-process run (``fanpin.linking.link_departments``,
 ``fanpin.stages.warnings_for``), and the parts are put together in the same
-stable order (``fanpin.linking.write_link_outputs``,
+stable order (``fanpin.linking.combine_departments``,
 ``fanpin.stages.warnings_written``), so both paths write identical files.
 """
 
@@ -35,8 +35,14 @@ import polars as pl
 
 from fanpin import stages
 from fanpin.context import RunContext
-from fanpin.linking import link_connection, link_departments, write_link_outputs
-from fanpin.store import write_frame
+from fanpin.linking import (
+    LINKS_SCHEMA,
+    combine_departments,
+    link_connection,
+    link_departments,
+    scan_links,
+)
+from fanpin.store import parquet_files, write_frame
 from transforms.blocking import quote_ident
 from transforms.scoring import WARNING_SCHEMA
 
@@ -138,19 +144,17 @@ def link_partition(ctx: RunContext, departments: list[str], index: int) -> list[
         files = _part_glob(_link_in(ctx, department), index)
         if files is not None:
             records[department] = files
-    parts_dir = _fresh(_link_out(ctx, index))
-    parts_dir.mkdir(mode=0o700)
     with link_connection(_root(ctx) / "tmp" / f"part-{index}") as con:
-        link_parts, review_parts = link_departments(con, ctx, records, parts_dir)
+        link_parts, review_parts = link_departments(con, ctx, records, _link_out(ctx, index))
     return [[str(p) for p in link_parts], [str(p) for p in review_parts]]
 
 
 def combine_links(ctx: RunContext, parts: list[list[list[str]]]) -> list[dict[str, Any]]:
-    """links.parquet and review.parquet from every partition's parts; the match summary."""
+    """The links and review folders from every partition's files; the match summary."""
     link_parts = [Path(p) for links, _ in parts for p in links]
     review_parts = [Path(p) for _, review in parts for p in review]
     with link_connection(_root(ctx) / "tmp" / "combine") as con:
-        write_link_outputs(con, ctx, link_parts, review_parts)
+        combine_departments(con, ctx, link_parts, review_parts)
     shutil.rmtree(_root(ctx) / "link-in", ignore_errors=True)
     shutil.rmtree(_root(ctx) / "link-out", ignore_errors=True)
     return stages.links_written(ctx)
@@ -173,7 +177,7 @@ def split_for_scoring(ctx: RunContext, departments: list[str], partitions: int) 
             f"*, {partition_sql(HOUSEHOLD_KEY, partitions)} AS {PART_COLUMN}"
         ).create_view("roster_in")
         _write_split(con.sql("SELECT * FROM roster_in"), _score_in(ctx, "roster"))
-        con.read_parquet(str(ctx.links)).create_view("links_in")
+        _links_relation(con, ctx).create_view("links_in")
         con.execute(
             f"CREATE TEMP TABLE links_part AS SELECT l.*, r.{PART_COLUMN} FROM links_in l "
             f"JOIN (SELECT DISTINCT person_ref, {PART_COLUMN} FROM roster_in) r USING (person_ref) "
@@ -184,6 +188,14 @@ def split_for_scoring(ctx: RunContext, departments: list[str], partitions: int) 
             _split_department_for_scoring(con, ctx, department)
     finally:
         con.close()
+
+
+def _links_relation(con: duckdb.DuckDBPyConnection, ctx: RunContext) -> duckdb.DuckDBPyRelation:
+    """The run's links (every department's file), or no rows when no department was linked."""
+    files = parquet_files(ctx.links)
+    if not files:
+        return con.from_arrow(LINKS_SCHEMA.empty_table())
+    return con.read_parquet([str(f) for f in files])
 
 
 def _split_department_for_scoring(
@@ -199,11 +211,11 @@ def _split_department_for_scoring(
     _write_split(rel, _score_in(ctx, department))
 
 
-def _scan_part(folder: Path, index: int, whole: Path) -> pl.LazyFrame:
+def _scan_part(folder: Path, index: int, whole: pl.LazyFrame) -> pl.LazyFrame:
     """A partition's files, or no rows with the schema of the whole when it has none."""
     files = _part_glob(folder, index)
     if files is None:
-        return pl.scan_parquet(whole).head(0)
+        return whole.head(0)
     return pl.scan_parquet(files, hive_partitioning=False)
 
 
@@ -221,8 +233,10 @@ def score_partition(
     if roster_files is None:
         return None
     roster = pl.read_parquet(roster_files, hive_partitioning=False)
-    links = _scan_part(_score_in(ctx, "links"), index, ctx.links)
-    records = {d: _scan_part(_score_in(ctx, d), index, ctx.staged(d)) for d in departments}
+    links = _scan_part(_score_in(ctx, "links"), index, scan_links(ctx))
+    records = {
+        d: _scan_part(_score_in(ctx, d), index, pl.scan_parquet(ctx.staged(d))) for d in departments
+    }
     warnings = stages.warnings_for(ctx, roster, records, links)
     return str(write_frame(warnings, _score_out(ctx, index), private=True))
 

@@ -20,13 +20,14 @@ import polars as pl
 from fanpin import __version__
 from fanpin.context import RunContext
 from fanpin.faults import checkpoint
+from fanpin.linking import scan_links, scan_review
 from fanpin.manifest import build_manifest, manifest_frame, quality_frame
 from fanpin.publish import Publication, cleanup_stale, partition_value, previous_run_warnings
 from fanpin.publish import publish as publish_version
 from fanpin.schema import DepartmentSchema, load_schemas
 from fanpin.secrets import HashKey, resolve_hash_key
 from fanpin.settings import REPO_ROOT
-from fanpin.store import make_dirs, write_frame, write_text
+from fanpin.store import make_dirs, parquet_files, write_frame, write_text
 from transforms.history import apply_history
 from transforms.pseudonym import add_person_key
 from transforms.roster import add_person_ref
@@ -182,16 +183,16 @@ def link(ctx: RunContext, departments: list[str]) -> list[dict[str, Any]]:
 
 
 def links_written(ctx: RunContext) -> list[dict[str, Any]]:
-    """After links.parquet is in place (either path): the checkpoint and the match summary."""
+    """After the links are in place (either path): the checkpoint and the match summary."""
     checkpoint("link:written")
-    return match_summary(pl.scan_parquet(ctx.links)).to_dicts()
+    return match_summary(scan_links(ctx)).to_dicts()
 
 
 def score(ctx: RunContext, departments: list[str]) -> dict[str, Any]:
     """Apply the policy profile to the roster and the linked records."""
     roster = pl.read_parquet(ctx.staged("roster"))
     records = {d: pl.scan_parquet(ctx.staged(d)) for d in departments}
-    warnings = warnings_for(ctx, roster, records, pl.scan_parquet(ctx.links))
+    warnings = warnings_for(ctx, roster, records, scan_links(ctx))
     return warnings_written(ctx, warnings, departments)
 
 
@@ -214,6 +215,16 @@ def warnings_written(
     write_frame(warnings, ctx.warnings, private=True)
     checkpoint("score:written")
     return {"households": warnings.height, "departments": departments}
+
+
+def _add_folder(pub: Publication, table: str, folder: Path, empty: pl.LazyFrame) -> None:
+    """A work folder's files (one per department) as the table's files; with no file at all
+    (every department held back), one file with no rows, so the table still exists."""
+    files = parquet_files(folder)
+    for path in files:
+        pub.add(table, path, sub=path.name)
+    if not files:
+        pub.add(table, empty.head(0).collect())
 
 
 def _quarantine_frame(ctx: RunContext, departments: list[str]) -> pl.DataFrame | None:
@@ -289,12 +300,10 @@ def publish(ctx: RunContext, state: RunState) -> dict[str, Any]:
     pub.add("published/quality", quality_frame(state.validation))
     pub.add(
         "published/matching",
-        pl.DataFrame(state.matching)
-        if state.matching
-        else match_summary(pl.scan_parquet(ctx.links)),
+        pl.DataFrame(state.matching) if state.matching else match_summary(scan_links(ctx)),
     )
-    pub.add("restricted/links", ctx.links)
-    pub.add("restricted/review", ctx.review)
+    _add_folder(pub, "restricted/links", ctx.links, scan_links(ctx))
+    _add_folder(pub, "restricted/review", ctx.review, scan_review(ctx))
     quarantine = _quarantine_frame(ctx, list(state.schemas))
     if quarantine is not None:
         pub.add("restricted/quarantine", quarantine)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -72,6 +73,29 @@ def write_batches(
                 rows += batch.num_rows
         _finish(tmp, target, private)
     return rows
+
+
+def write_relation(rel: duckdb.DuckDBPyRelation, target: Path, private: bool = False) -> Path:
+    """Write a DuckDB relation as one zstd Parquet file, atomically (DuckDB's parallel writer;
+    an ORDER BY in `rel` is kept)."""
+    make_dirs(target.parent, private)
+    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
+        rel.write_parquet(str(tmp), compression="zstd", row_group_size=ROW_GROUP_SIZE)
+        _finish(tmp, target, private)
+    return target
+
+
+def parquet_files(folder: Path) -> list[Path]:
+    """The complete Parquet files of a folder, in name order (temporary dot-files excluded)."""
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
+
+
+def scan_folder(folder: Path, schema: pa.Schema) -> pl.LazyFrame:
+    """The files of a folder as one table in name order; no rows, with `schema`, when empty."""
+    files = parquet_files(folder)
+    if not files:
+        return pl.DataFrame(schema.empty_table()).lazy()
+    return pl.scan_parquet(files)
 
 
 def write_text(text: str, target: Path, private: bool = False) -> Path:
