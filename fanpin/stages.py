@@ -27,12 +27,13 @@ from fanpin.publish import publish as publish_version
 from fanpin.schema import DepartmentSchema, load_schemas
 from fanpin.secrets import HashKey, resolve_hash_key
 from fanpin.settings import REPO_ROOT
+from fanpin.sheets import SHEET_FILE, sheet_title, write_visit_sheet
 from fanpin.store import make_dirs, parquet_files, write_frame, write_text
 from transforms.history import apply_history
 from transforms.pseudonym import add_person_key
 from transforms.roster import add_person_ref
 from transforms.summaries import match_summary, warning_counts
-from transforms.worklists import published_warnings, split_by_town, worklist
+from transforms.worklists import published_warnings, split_by_town, visit_sheet, worklist
 
 
 @dataclass
@@ -236,10 +237,20 @@ def _quarantine_frame(ctx: RunContext, departments: list[str]) -> pl.DataFrame |
     )
 
 
-def _add_worklists(pub: Publication, warnings: pl.DataFrame, roster: pl.DataFrame) -> None:
+def _add_worklists(
+    ctx: RunContext, pub: Publication, warnings: pl.DataFrame, roster: pl.DataFrame
+) -> None:
+    """Per county and town: the worklist as Parquet and the visit sheet (.xlsx) its staff use."""
+    sheets = ctx.work / "sheets"
+    shutil.rmtree(sheets, ignore_errors=True)
     for (county, town), part in split_by_town(worklist(warnings, roster)).items():
-        sub = f"county_code={partition_value(county)}/town={partition_value(town)}/part-0.parquet"
-        pub.add("restricted/worklists", part.drop("county_code", "town"), sub)
+        where = f"county_code={partition_value(county)}/town={partition_value(town)}"
+        pub.add("restricted/worklists", part.drop("county_code", "town"), f"{where}/part-0.parquet")
+        title = sheet_title(county, town, ctx.run_date, part.height)
+        sheet = write_visit_sheet(
+            visit_sheet(part), title, sheets / where / SHEET_FILE, ctx.run_date
+        )
+        pub.add("restricted/visit_sheets", sheet, f"{where}/{SHEET_FILE}")
 
 
 def _render_report(
@@ -307,7 +318,7 @@ def publish(ctx: RunContext, state: RunState) -> dict[str, Any]:
     quarantine = _quarantine_frame(ctx, list(state.schemas))
     if quarantine is not None:
         pub.add("restricted/quarantine", quarantine)
-    _add_worklists(pub, scored, roster)
+    _add_worklists(ctx, pub, scored, roster)
     if report is not None:
         pub.add("report", report, "report.html")
     if docs is not None:

@@ -67,3 +67,99 @@ def split_by_town(frame: pl.DataFrame) -> dict[tuple[str, str], pl.DataFrame]:
     """One frame per (county_code, town), so each town's folder can be handed to that town alone."""
     parts = frame.partition_by(["county_code", "town"], as_dict=True, maintain_order=True)
     return {(str(k[0]), str(k[1])): v for k, v in sorted(parts.items(), key=lambda kv: str(kv[0]))}
+
+
+# ---------------------------------------------------------------- the visit sheet (xlsx)
+
+LEVEL_LABELS = {"red": "红色", "orange": "橙色", "yellow": "黄色"}
+STATUS_LABELS = {"new": "新增", "continuing": "持续"}
+# Filled in by the staff who visit: the closed loop (闭环) goes back to the data office.
+VISIT_COLUMNS = ("走访日期", "核实情况", "处置结果", "走访人")
+HEAD = "户主"
+
+
+def _members_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per household: the head's name and id (the first member when no one is 户主) and every
+    member as `姓名（关系）身份证号`, one per line."""
+    members = frame.select("household_id", "members").explode("members").unnest("members")
+    line = pl.format(
+        "{}（{}）{}",
+        pl.col("name").fill_null(""),
+        pl.col("relation").fill_null("-"),
+        pl.col("id_number").fill_null(""),
+    )
+    head_first = members.sort("household_id", pl.col("relation") != HEAD, maintain_order=True)
+    return head_first.group_by("household_id", maintain_order=True).agg(
+        pl.col("name").first().alias("户主"),
+        pl.col("id_number").first().alias("户主身份证号"),
+        line.str.join("\n").alias("家庭成员"),
+    )
+
+
+def _reasons_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per household: every reason as `标签（成员）：说明`, one per line, in the warning's order."""
+    reasons = (
+        frame.select("household_id", "reasons")
+        .explode("reasons")
+        .unnest("reasons")
+        .with_row_index("__order")
+    )
+    names = (
+        frame.select("household_id", "members")
+        .explode("members")
+        .unnest("members")
+        .select("household_id", "person_key", pl.col("name").alias("__member"))
+        .drop_nulls("person_key")
+        .unique(["household_id", "person_key"], keep="first")
+    )
+    who = pl.when(pl.col("__member").is_not_null()).then(pl.format("（{}）", "__member"))
+    line = pl.concat_str(
+        pl.col("label").fill_null(pl.col("code")),
+        who.otherwise(pl.lit("")),
+        pl.lit("："),
+        pl.col("detail").fill_null(""),
+    )
+    return (
+        reasons.join(names, on=["household_id", "person_key"], how="left")
+        .sort("__order")
+        .group_by("household_id", maintain_order=True)
+        .agg(line.drop_nulls().str.join("\n").alias("预警原因"))
+    )
+
+
+def visit_sheet(frame: pl.DataFrame) -> pl.DataFrame:
+    """A town's worklist as the sheet its staff print and fill in: one row per household, in
+    the worklist's order (most urgent first), Chinese headers, lists written out as text, and
+    empty columns for the visit's result.
+
+    `frame` is one town's part of `worklist` (county and town may be dropped already).
+    """
+    rows = frame.select(
+        "household_id",
+        pl.col("risk_level").replace_strict(LEVEL_LABELS, default=None).alias("预警等级"),
+        pl.col("risk_score").alias("风险分值"),
+        pl.col("status").replace_strict(STATUS_LABELS, default=None).alias("预警状态"),
+        pl.col("first_seen").alias("首次预警日期"),
+        pl.col("village").alias("村（社区）"),
+        pl.col("category").alias("救助类别"),
+        pl.col("suggested_actions").list.join("、").alias("建议措施"),
+    )
+    sheet = rows.join(
+        _members_text(frame), on="household_id", how="left", maintain_order="left"
+    ).join(_reasons_text(frame), on="household_id", how="left", maintain_order="left")
+    return sheet.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("序号"),
+        "预警等级",
+        "风险分值",
+        "预警状态",
+        "首次预警日期",
+        "村（社区）",
+        pl.col("household_id").alias("户编号"),
+        "救助类别",
+        "户主",
+        "户主身份证号",
+        "家庭成员",
+        "预警原因",
+        "建议措施",
+        *[pl.lit(None, pl.String).alias(c) for c in VISIT_COLUMNS],
+    )

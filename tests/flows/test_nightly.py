@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import fastexcel
 import polars as pl
 import pytest
 
@@ -128,6 +129,23 @@ def test_worklists_are_split_by_county_and_town_and_carry_names(published: Path)
     assert part["members"].list.len().min() >= 1
 
 
+def test_every_town_gets_a_visit_sheet_with_its_households(published: Path) -> None:
+    """Beside each town's worklist, an .xlsx with the same households in the same order."""
+    version = latest_version(published)
+    lists = version / "restricted" / "worklists" / f"run_date={RUN_DATE}"
+    sheets = version / "restricted" / "visit_sheets" / f"run_date={RUN_DATE}"
+    towns = sorted(p.relative_to(lists) for p in lists.glob("county_code=*/town=*"))
+    assert towns and towns == sorted(
+        p.relative_to(sheets) for p in sheets.glob("county_code=*/town=*")
+    )
+    for town in towns:
+        households = pl.read_parquet(lists / town / "part-0.parquet")["household_id"].to_list()
+        sheet = fastexcel.read_excel(sheets / town / "走访清单.xlsx").load_sheet(
+            0, header_row=2, dtypes="string"
+        )
+        assert sheet.to_polars()["户编号"].to_list() == households, town
+
+
 def test_rerun_with_the_same_inputs_publishes_identical_tables(
     prefect_harness: None, tmp_path: Path
 ) -> None:
@@ -145,6 +163,11 @@ def test_rerun_with_the_same_inputs_publishes_identical_tables(
     ):
         a, b = _table(tmp_path / "a", table), _table(tmp_path / "b", table)
         assert a.equals(b), table
+    sheets = [
+        sorted((latest_version(tmp_path / out) / "restricted" / "visit_sheets").rglob("*.xlsx"))
+        for out in ("a", "b")
+    ]
+    assert sheets[0] and [p.read_bytes() for p in sheets[0]] == [p.read_bytes() for p in sheets[1]]
 
 
 def test_second_date_marks_continuing_households(prefect_harness: None, tmp_path: Path) -> None:
