@@ -6,11 +6,12 @@ import datetime as dt
 import stat
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import fastexcel
 import polars as pl
 
-from fanpin.sheets import SHEET_NAME, sheet_title, write_visit_sheet
+from fanpin.sheets import SHEET_NAME, rows_xml, sheet_title, write_visit_sheet
 
 DAY = dt.date(2026, 11, 30)
 
@@ -56,7 +57,8 @@ def test_a_cell_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as archive:
         sheet_xml = archive.read("xl/worksheets/sheet1.xml")
         assert b"<f>" not in sheet_xml and b"<f " not in sheet_xml
-        assert b"hyperlink" not in archive.read("xl/worksheets/_rels/sheet1.xml.rels")
+        rels = [n for n in archive.namelist() if n.endswith(".rels")]
+        assert not any(b"hyperlink" in archive.read(n) for n in rels)
     assert _read(path)["户主"][1] == '=HYPERLINK("http://x","点我")'
 
 
@@ -73,3 +75,32 @@ def test_the_same_sheet_gives_the_same_bytes(tmp_path: Path) -> None:
     a = write_visit_sheet(_sheet(), "t", tmp_path / "a.xlsx", DAY)
     b = write_visit_sheet(_sheet(), "t", tmp_path / "b.xlsx", DAY)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_a_second_reader_sees_the_same_cells_and_the_sheet_setup(tmp_path: Path) -> None:
+    """openpyxl (not calamine) opens it: values and types, frozen header, filter, print setup."""
+    import openpyxl
+
+    path = write_visit_sheet(_sheet(), "标题", tmp_path / "s.xlsx", DAY)
+    with zipfile.ZipFile(path) as archive:  # every part is well-formed XML
+        for name in archive.namelist():
+            if name.endswith((".xml", ".rels")):
+                ElementTree.fromstring(archive.read(name))
+    page = openpyxl.load_workbook(path)[SHEET_NAME]
+    assert page["A1"].value == "标题"
+    assert [c.value for c in page[3]] == _sheet().columns
+    assert [c.value for c in page[4]][:4] == [1, "2026-11-30", "张丽", "500222198001011234"]
+    assert page["D5"].value == "50022219800101123X" and page["D5"].data_type == "s"
+    assert page.freeze_panes == "A4" and page.auto_filter.ref == "A3:F5"
+    assert page.page_setup.orientation == "landscape" and page.print_title_rows == "$3:$3"
+    assert page["E4"].alignment.wrap_text and page.max_row == 5
+
+
+def test_rows_xml_escapes_markup_and_drops_what_xml_cannot_hold() -> None:
+    """`<`, `>` and `&` are escaped, control characters removed, nulls leave the cell out."""
+    frame = pl.DataFrame({"a": ["<b>&\x07x"], "n": pl.Series([None], dtype=pl.Int64)})
+    xml = rows_xml(frame, {0: 2}, 4).item()
+    assert xml == (
+        '<row r="4"><c r="A4" s="2" t="inlineStr"><is><t xml:space="preserve">'
+        "&lt;b&gt;&amp;x</t></is></c></row>"
+    )
