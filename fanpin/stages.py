@@ -11,6 +11,7 @@ import dataclasses
 import json
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,20 +238,33 @@ def _quarantine_frame(ctx: RunContext, departments: list[str]) -> pl.DataFrame |
     )
 
 
+SHEET_THREADS = 2  # polars and zlib release the GIL: two towns' sheets at once
+
+
 def _add_worklists(
     ctx: RunContext, pub: Publication, warnings: pl.DataFrame, roster: pl.DataFrame
 ) -> None:
     """Per county and town: the worklist as Parquet and the visit sheet (.xlsx) its staff use."""
     sheets = ctx.work / "sheets"
     shutil.rmtree(sheets, ignore_errors=True)
-    for (county, town), part in split_by_town(worklist(warnings, roster)).items():
-        where = f"county_code={partition_value(county)}/town={partition_value(town)}"
-        pub.add("restricted/worklists", part.drop("county_code", "town"), f"{where}/part-0.parquet")
-        title = sheet_title(county, town, ctx.run_date, part.height)
-        sheet = write_visit_sheet(
-            visit_sheet(part), title, sheets / where / SHEET_FILE, ctx.run_date
+    towns = split_by_town(worklist(warnings, roster))
+    where = {
+        key: f"county_code={partition_value(key[0])}/town={partition_value(key[1])}"
+        for key in towns
+    }
+
+    def write_sheet(key: tuple[str, str]) -> Path:
+        title = sheet_title(*key, ctx.run_date, towns[key].height)
+        target = sheets / where[key] / SHEET_FILE
+        return write_visit_sheet(visit_sheet(towns[key]), title, target, ctx.run_date)
+
+    with ThreadPoolExecutor(SHEET_THREADS, thread_name_prefix="fanpin-sheet") as pool:
+        written = dict(zip(towns, pool.map(write_sheet, towns), strict=True))
+    for key, part in towns.items():
+        pub.add(
+            "restricted/worklists", part.drop("county_code", "town"), f"{where[key]}/part-0.parquet"
         )
-        pub.add("restricted/visit_sheets", sheet, f"{where}/{SHEET_FILE}")
+        pub.add("restricted/visit_sheets", written[key], f"{where[key]}/{SHEET_FILE}")
 
 
 def _render_report(
