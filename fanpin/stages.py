@@ -374,7 +374,8 @@ def _message(ctx: RunContext, manifest: dict[str, Any], final: Path) -> str:
         f"(red {w['red']}, orange {w['orange']}, yellow {w['yellow']}; new {w['new']}, "
         f"continuing {w['continuing']}, resolved {w['resolved']})",
         f"  dashboards (masked):  {latest}/published/",
-        f"  data office, towns:   {latest}/restricted/   (worklists per county and town)",
+        f"  data office:          {latest}/restricted/   (links, review, quarantine, worklists)",
+        f"  towns' visit sheets:  {latest}/restricted/visit_sheets/   (走访清单.xlsx per town)",
         f"  run report:           {latest}/{manifest['report_path']}",
         f"  this version:         {final}",
     ]
