@@ -39,6 +39,8 @@ SUCCESS = "_SUCCESS"
 KEEP_VERSIONS = 3
 MAX_PARTITION_CHARS = 200  # of a quoted value; the folder name adds e.g. "county_code="
 _PARTITION = re.compile(r"^run_date=(\d{4}-\d{2}-\d{2})$")
+MAX_NAME_CHARS = 40  # of a readable file name part (a Chinese character is 3 bytes)
+_NOT_IN_NAME = re.compile(r"[^\w·（）()\-]")  # \w: letters and digits of any script
 
 
 def partition_value(value: object) -> str:
@@ -55,6 +57,20 @@ def partition_value(value: object) -> str:
     digest = hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:16]
     head = re.sub(r"%[0-9A-F]?$", "", quoted[: MAX_PARTITION_CHARS - len(digest) - 1])
     return f"{head}~{digest}"
+
+
+def name_part(value: object) -> str:
+    """A value (a town name from a department file) as a readable part of a file name.
+
+    Letters and digits of any script stay, so `丁山镇` stays `丁山镇`; any other character
+    (`/`, `.`, spaces, quotes) becomes `_`. A value that had to be changed, cut or was empty
+    gets a short hash of itself, so two towns never share a file.
+    """
+    text = str(value)
+    safe = _NOT_IN_NAME.sub("_", text)[:MAX_NAME_CHARS]
+    if safe == text and safe:
+        return safe
+    return f"{safe}~{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 @dataclass

@@ -663,9 +663,7 @@ class _Sheet:
     hidden: bool  # hidden or "very hidden" in Excel
 
 
-def _sheet_frame(
-    reader: fastexcel.ExcelReader, index: int, name: str
-) -> tuple[pl.DataFrame, bool]:
+def _sheet_frame(reader: fastexcel.ExcelReader, index: int, name: str) -> tuple[pl.DataFrame, bool]:
     """The whole sheet as text, row i = sheet row i+1 (leading empty rows kept), and whether
     the sheet is hidden.
 

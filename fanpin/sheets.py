@@ -32,7 +32,6 @@ import xlsxwriter
 from fanpin.store import OWNER_ONLY_FILE, make_dirs
 
 SHEET_NAME = "走访清单"
-SHEET_FILE = "走访清单.xlsx"
 SHEET_XML = "xl/worksheets/sheet1.xml"
 HEADER_ROW = 3  # 1-based: the title on row 1, a blank row, the header, then the data
 MAX_ROWS = 1_048_576  # Excel's limit

@@ -23,12 +23,18 @@ from fanpin.context import RunContext
 from fanpin.faults import checkpoint
 from fanpin.linking import scan_links, scan_review
 from fanpin.manifest import build_manifest, manifest_frame, quality_frame
-from fanpin.publish import Publication, cleanup_stale, partition_value, previous_run_warnings
+from fanpin.publish import (
+    Publication,
+    cleanup_stale,
+    name_part,
+    partition_value,
+    previous_run_warnings,
+)
 from fanpin.publish import publish as publish_version
 from fanpin.schema import DepartmentSchema, load_schemas
 from fanpin.secrets import HashKey, resolve_hash_key
 from fanpin.settings import REPO_ROOT
-from fanpin.sheets import SHEET_FILE, sheet_title, write_visit_sheet
+from fanpin.sheets import sheet_title, write_visit_sheet
 from fanpin.store import make_dirs, parquet_files, write_frame, write_text
 from transforms.history import apply_history
 from transforms.pseudonym import add_person_key
@@ -244,27 +250,24 @@ SHEET_THREADS = 2  # polars and zlib release the GIL: two towns' sheets at once
 def _add_worklists(
     ctx: RunContext, pub: Publication, warnings: pl.DataFrame, roster: pl.DataFrame
 ) -> None:
-    """Per county and town: the worklist as Parquet and the visit sheet (.xlsx) its staff use."""
+    """Per county and town: the worklist as Parquet (a hive partition) and the visit sheet
+    (.xlsx) its staff use, named so that an officer can tell the towns apart (`500110_丁山镇`)."""
     sheets = ctx.work / "sheets"
     shutil.rmtree(sheets, ignore_errors=True)
     towns = split_by_town(worklist(warnings, roster))
-    where = {
-        key: f"county_code={partition_value(key[0])}/town={partition_value(key[1])}"
-        for key in towns
-    }
 
     def write_sheet(key: tuple[str, str]) -> Path:
         title = sheet_title(*key, ctx.run_date, towns[key].height)
-        target = sheets / where[key] / SHEET_FILE
+        target = sheets / f"{name_part(key[0])}_{name_part(key[1])}.xlsx"
         return write_visit_sheet(visit_sheet(towns[key]), title, target, ctx.run_date)
 
     with ThreadPoolExecutor(SHEET_THREADS, thread_name_prefix="fanpin-sheet") as pool:
         written = dict(zip(towns, pool.map(write_sheet, towns), strict=True))
-    for key, part in towns.items():
-        pub.add(
-            "restricted/worklists", part.drop("county_code", "town"), f"{where[key]}/part-0.parquet"
-        )
-        pub.add("restricted/visit_sheets", written[key], f"{where[key]}/{SHEET_FILE}")
+    for (county, town), part in towns.items():
+        where = f"county_code={partition_value(county)}/town={partition_value(town)}"
+        pub.add("restricted/worklists", part.drop("county_code", "town"), f"{where}/part-0.parquet")
+        sheet = written[(county, town)]
+        pub.add("restricted/visit_sheets", sheet, sheet.name)
 
 
 def _render_report(
@@ -375,7 +378,7 @@ def _message(ctx: RunContext, manifest: dict[str, Any], final: Path) -> str:
         f"continuing {w['continuing']}, resolved {w['resolved']})",
         f"  dashboards (masked):  {latest}/published/",
         f"  data office:          {latest}/restricted/   (links, review, quarantine, worklists)",
-        f"  towns' visit sheets:  {latest}/restricted/visit_sheets/   (走访清单.xlsx per town)",
+        f"  towns' visit sheets:  {latest}/restricted/visit_sheets/   (<county>_<town>.xlsx)",
         f"  run report:           {latest}/{manifest['report_path']}",
         f"  this version:         {final}",
     ]

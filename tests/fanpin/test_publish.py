@@ -10,6 +10,7 @@ from fanpin.publish import (
     Publication,
     cleanup_stale,
     latest_version,
+    name_part,
     partition_value,
     previous_run_warnings,
     publish,
@@ -75,3 +76,19 @@ def test_partition_values_never_make_paths(town: str) -> None:
     """A town name from a file is quoted into one path component."""
     value = partition_value(town)
     assert "/" not in value and value != ".."
+
+
+def test_name_part_keeps_a_chinese_town_name_readable() -> None:
+    """丁山镇 stays 丁山镇 in the file name: the officer sees which town a file is for."""
+    assert name_part("丁山镇") == "丁山镇" and name_part("500110") == "500110"
+
+
+@pytest.mark.parametrize("town", ["../../etc", "a/b", ".", "", "x\ny", "<script>", "镇" * 60])
+def test_name_part_never_makes_a_path_and_marks_what_it_changed(town: str) -> None:
+    """Separators, dots, blanks and markup become `_`, long names are cut, and a changed name
+    carries a hash of the original, so it is one file name and never another town's."""
+    value = name_part(town)
+    assert "/" not in value and "." not in value and "\n" not in value and value
+    assert len(value.encode("utf-8")) <= 200
+    assert "~" in value
+    assert name_part(town + "x") != value

@@ -17,6 +17,7 @@ import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import fastexcel
 import polars as pl
@@ -130,20 +131,19 @@ def test_worklists_are_split_by_county_and_town_and_carry_names(published: Path)
 
 
 def test_every_town_gets_a_visit_sheet_with_its_households(published: Path) -> None:
-    """Beside each town's worklist, an .xlsx with the same households in the same order."""
+    """Beside the worklists, one .xlsx per town named `<county>_<town>.xlsx`, holding the
+    town's households in the worklist's order."""
     version = latest_version(published)
     lists = version / "restricted" / "worklists" / f"run_date={RUN_DATE}"
     sheets = version / "restricted" / "visit_sheets" / f"run_date={RUN_DATE}"
-    towns = sorted(p.relative_to(lists) for p in lists.glob("county_code=*/town=*"))
-    assert towns and towns == sorted(
-        p.relative_to(sheets) for p in sheets.glob("county_code=*/town=*")
-    )
-    for town in towns:
-        households = pl.read_parquet(lists / town / "part-0.parquet")["household_id"].to_list()
-        sheet = fastexcel.read_excel(sheets / town / "走访清单.xlsx").load_sheet(
-            0, header_row=2, dtypes="string"
-        )
-        assert sheet.to_polars()["户编号"].to_list() == households, town
+    expected = {}
+    for part in sorted(lists.glob("county_code=*/town=*/part-0.parquet")):
+        county, town = (unquote(p.name.split("=", 1)[1]) for p in (part.parents[1], part.parent))
+        expected[f"{county}_{town}.xlsx"] = pl.read_parquet(part)["household_id"].to_list()
+    assert len(expected) > 1 and sorted(p.name for p in sheets.iterdir()) == sorted(expected)
+    for name, households in expected.items():
+        sheet = fastexcel.read_excel(sheets / name).load_sheet(0, header_row=2, dtypes="string")
+        assert sheet.to_polars()["户编号"].to_list() == households, name
 
 
 def test_rerun_with_the_same_inputs_publishes_identical_tables(
