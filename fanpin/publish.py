@@ -23,6 +23,8 @@ import hashlib
 import os
 import re
 import shutil
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -70,7 +72,24 @@ def name_part(value: object) -> str:
     safe = _NOT_IN_NAME.sub("_", text)[:MAX_NAME_CHARS]
     if safe == text and safe:
         return safe
-    return f"{safe}~{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+    return f"{safe}~{_digest(text)}"
+
+
+def file_names(keys: Sequence[tuple[object, ...]]) -> dict[tuple[object, ...], str]:
+    """A readable file name (without suffix) per key: its `name_part`s joined by `_`
+    (`500110_丁山镇`). Keys that would share a name both get a hash of the key, so no file
+    overwrites another (with 6-digit county codes it cannot happen, but nothing relies on it).
+    """
+    names = {key: "_".join(name_part(v) for v in key) for key in keys}
+    taken = Counter(names.values())
+    return {
+        key: name if taken[name] == 1 else f"{name}~{_digest(repr(key))}"
+        for key, name in names.items()
+    }
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from fanpin.manifest import build_manifest, manifest_frame, quality_frame
 from fanpin.publish import (
     Publication,
     cleanup_stale,
-    name_part,
+    file_names,
     partition_value,
     previous_run_warnings,
 )
@@ -255,10 +255,11 @@ def _add_worklists(
     sheets = ctx.work / "sheets"
     shutil.rmtree(sheets, ignore_errors=True)
     towns = split_by_town(worklist(warnings, roster))
+    names = file_names(list(towns))
 
     def write_sheet(key: tuple[str, str]) -> Path:
         title = sheet_title(*key, ctx.run_date, towns[key].height)
-        target = sheets / f"{name_part(key[0])}_{name_part(key[1])}.xlsx"
+        target = sheets / f"{names[key]}.xlsx"
         return write_visit_sheet(visit_sheet(towns[key]), title, target, ctx.run_date)
 
     with ThreadPoolExecutor(SHEET_THREADS, thread_name_prefix="fanpin-sheet") as pool:

@@ -9,6 +9,7 @@ import pytest
 from fanpin.publish import (
     Publication,
     cleanup_stale,
+    file_names,
     latest_version,
     name_part,
     partition_value,
@@ -92,3 +93,11 @@ def test_name_part_never_makes_a_path_and_marks_what_it_changed(town: str) -> No
     assert len(value.encode("utf-8")) <= 200
     assert "~" in value
     assert name_part(town + "x") != value
+
+
+def test_file_names_join_the_parts_and_never_give_two_keys_one_name() -> None:
+    """(500110, 丁山镇) → 500110_丁山镇; keys that would collide after cleaning both get a hash."""
+    names = file_names([("500110", "丁山镇"), ("5001", "10_丁山镇"), ("5001_10", "丁山镇")])
+    assert names[("500110", "丁山镇")] == "500110_丁山镇"
+    assert names[("5001", "10_丁山镇")] != names[("5001_10", "丁山镇")]
+    assert all("~" in names[k] for k in [("5001", "10_丁山镇"), ("5001_10", "丁山镇")])
