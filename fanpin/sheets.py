@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from fanpin.store import OWNER_ONLY_FILE, make_dirs
+from fanpin.store import atomic_file
 
 SHEET_NAME = "走访清单"
 SHEET_XML = "xl/worksheets/sheet1.xml"
@@ -89,7 +89,7 @@ def _cell(name: str, dtype: pl.DataType, letter: str, style: int, row: pl.Expr) 
     ref = [pl.lit(f'<c r="{letter}'), row, pl.lit(f'" s="{style}"')]
     if dtype.is_numeric():
         value = pl.col(name).cast(pl.String)
-        return pl.concat_str([*ref, pl.lit("><v>"), value, pl.lit("</v></c>")]).fill_null("")
+        return pl.concat_str([*ref, pl.lit("><v>"), value, pl.lit("</v></c>")])
     text = pl.col(name).dt.to_string("%Y-%m-%d") if dtype == pl.Date else pl.col(name)
     inline = pl.lit(' t="inlineStr"><is><t xml:space="preserve">')
     return pl.concat_str([*ref, inline, _text(text.cast(pl.String)), pl.lit("</t></is></c>")])
@@ -160,21 +160,16 @@ def write_visit_sheet(sheet: pl.DataFrame, title: str, target: Path, run_date: d
         template.read(SHEET_XML).decode("utf-8"), HEADER_ROW + sheet.height, sheet.width
     )
     rows = rows_xml(sheet, styles, HEADER_ROW + 1)
-    make_dirs(target.parent, private=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in template.infolist():
-                if info.filename == SHEET_XML:
-                    # a town's rows are tens of MB at most; level 1 deflates them 1.6x faster
-                    data = rows.str.join("").cast(pl.Binary).item()  # UTF-8, no second copy
-                    xml = head.encode("utf-8") + data + tail.encode("utf-8")
-                    out.writestr(info, xml, compresslevel=1)
-                else:
-                    out.writestr(info, template.read(info))
-        tmp.chmod(OWNER_ONLY_FILE)
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with (
+        atomic_file(target, private=True) as tmp,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        for info in template.infolist():
+            if info.filename == SHEET_XML:
+                # a town's rows are tens of MB at most; level 1 deflates them 1.6x faster
+                data = rows.str.join("").cast(pl.Binary).item()  # UTF-8, no second copy
+                xml = head.encode("utf-8") + data + tail.encode("utf-8")
+                out.writestr(info, xml, compresslevel=1)
+            else:
+                out.writestr(info, template.read(info))
     return target

@@ -42,10 +42,14 @@ def _finish(tmp: Path, target: Path, private: bool) -> None:
 
 
 @contextmanager
-def _removed_on_error(tmp: Path) -> Iterator[Path]:
-    """A failed write (a full disk, say) removes its half-written temporary file."""
+def atomic_file(target: Path, private: bool = False) -> Iterator[Path]:
+    """A temporary path beside `target` (a dot-name) to write to; renamed onto `target` when
+    the block ends (owner-only when `private`), removed when it fails (a full disk, say)."""
+    make_dirs(target.parent, private)
+    tmp = target.with_name(f".{target.name}.tmp")
     try:
         yield tmp
+        _finish(tmp, target, private)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -53,10 +57,8 @@ def _removed_on_error(tmp: Path) -> Iterator[Path]:
 
 def write_frame(frame: pl.DataFrame, target: Path, private: bool = False) -> Path:
     """Write one frame as zstd Parquet, atomically."""
-    make_dirs(target.parent, private)
-    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
+    with atomic_file(target, private) as tmp:
         frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_SIZE, statistics=True)
-        _finish(tmp, target, private)
     return target
 
 
@@ -64,24 +66,22 @@ def write_batches(
     schema: pa.Schema, batches: Iterable[pa.RecordBatch], target: Path, private: bool = False
 ) -> int:
     """Stream record batches into one zstd Parquet file, atomically; return the row count."""
-    make_dirs(target.parent, private)
     rows = 0
-    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for batch in batches:
-                writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
-                rows += batch.num_rows
-        _finish(tmp, target, private)
+    with (
+        atomic_file(target, private) as tmp,
+        pq.ParquetWriter(tmp, schema, compression="zstd") as writer,
+    ):
+        for batch in batches:
+            writer.write_batch(batch, row_group_size=ROW_GROUP_SIZE)
+            rows += batch.num_rows
     return rows
 
 
 def write_relation(rel: duckdb.DuckDBPyRelation, target: Path, private: bool = False) -> Path:
     """Write a DuckDB relation as one zstd Parquet file, atomically (DuckDB's parallel writer;
     an ORDER BY in `rel` is kept)."""
-    make_dirs(target.parent, private)
-    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
+    with atomic_file(target, private) as tmp:
         rel.write_parquet(str(tmp), compression="zstd", row_group_size=ROW_GROUP_SIZE)
-        _finish(tmp, target, private)
     return target
 
 
@@ -100,8 +100,6 @@ def scan_folder(folder: Path, schema: pa.Schema) -> pl.LazyFrame:
 
 def write_text(text: str, target: Path, private: bool = False) -> Path:
     """Write a small text file (manifest, marker) atomically."""
-    make_dirs(target.parent, private)
-    with _removed_on_error(target.with_name(f".{target.name}.tmp")) as tmp:
+    with atomic_file(target, private) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        _finish(tmp, target, private)
     return target
