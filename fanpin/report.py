@@ -30,15 +30,20 @@ from urllib.parse import quote, urlsplit
 
 import polars as pl
 
+from transforms.worklists import LEVEL_LABELS
+
 Manifest = Mapping[str, Any]
 
 # --- vocabulary: codes → Chinese labels (display only; codes stay the stable interface) -------
 
-LEVELS: tuple[tuple[str, str, str, str], ...] = (
-    # key, label, fill, ink (text drawn on the fill)
-    ("red", "红色", "#d7301f", "#ffffff"),
-    ("orange", "橙色", "#f28e2b", "#ffffff"),
-    ("yellow", "黄色", "#f2c744", "#3d3000"),
+LEVELS: tuple[tuple[str, str, str, str], ...] = tuple(
+    # key, label (the towns' visit sheets use the same), fill, ink (text drawn on the fill)
+    (key, LEVEL_LABELS[key], fill, ink)
+    for key, fill, ink in (
+        ("red", "#d7301f", "#ffffff"),
+        ("orange", "#f28e2b", "#ffffff"),
+        ("yellow", "#f2c744", "#3d3000"),
+    )
 )
 
 REASONS: dict[str, tuple[str, str]] = {

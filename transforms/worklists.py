@@ -75,28 +75,25 @@ LEVEL_LABELS = {"red": "红色", "orange": "橙色", "yellow": "黄色"}
 STATUS_LABELS = {"new": "新增", "continuing": "持续"}
 # Filled in by the staff who visit: the closed loop (闭环) goes back to the data office.
 VISIT_COLUMNS = ("走访日期", "核实情况", "处置结果", "走访人")
-HEAD = "户主"
 
 
-def _members_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Per household: the head's name and id (the first member when no one is 户主) and every
-    member as `姓名（关系）身份证号`, one per line."""
-    members = frame.select("household_id", "members").explode("members").unnest("members")
+def _members_text(members: pl.DataFrame) -> pl.DataFrame:
+    """Per household: the head's name and id and every member as `姓名（关系）身份证号`, one
+    per line. `worklist` lists the head first (the first member when no one is 户主)."""
     line = pl.format(
         "{}（{}）{}",
         pl.col("name").fill_null(""),
         pl.col("relation").fill_null("-"),
         pl.col("id_number").fill_null(""),
     )
-    head_first = members.sort("household_id", pl.col("relation") != HEAD, maintain_order=True)
-    return head_first.group_by("household_id", maintain_order=True).agg(
+    return members.group_by("household_id", maintain_order=True).agg(
         pl.col("name").first().alias("户主"),
         pl.col("id_number").first().alias("户主身份证号"),
         line.str.join("\n").alias("家庭成员"),
     )
 
 
-def _reasons_text(frame: pl.DataFrame) -> pl.DataFrame:
+def _reasons_text(frame: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """Per household: every reason as `标签（成员）：说明`, one per line, in the warning's order."""
     reasons = (
         frame.select("household_id", "reasons")
@@ -105,10 +102,7 @@ def _reasons_text(frame: pl.DataFrame) -> pl.DataFrame:
         .with_row_index("__order")
     )
     names = (
-        frame.select("household_id", "members")
-        .explode("members")
-        .unnest("members")
-        .select("household_id", "person_key", pl.col("name").alias("__member"))
+        members.select("household_id", "person_key", pl.col("name").alias("__member"))
         .drop_nulls("person_key")
         .unique(["household_id", "person_key"], keep="first")
     )
@@ -144,9 +138,10 @@ def visit_sheet(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("category").alias("救助类别"),
         pl.col("suggested_actions").list.join("、").alias("建议措施"),
     )
+    members = frame.select("household_id", "members").explode("members").unnest("members")
     sheet = rows.join(
-        _members_text(frame), on="household_id", how="left", maintain_order="left"
-    ).join(_reasons_text(frame), on="household_id", how="left", maintain_order="left")
+        _members_text(members), on="household_id", how="left", maintain_order="left"
+    ).join(_reasons_text(frame, members), on="household_id", how="left", maintain_order="left")
     return sheet.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("序号"),
         "预警等级",

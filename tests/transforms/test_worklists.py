@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from transforms.worklists import VISIT_COLUMNS, order_warnings, visit_sheet
+from transforms.worklists import VISIT_COLUMNS, order_warnings, visit_sheet, worklist
 
 DAY = dt.date(2026, 11, 30)
 MEMBERS = pl.List(
@@ -81,9 +81,9 @@ def _two_households() -> pl.DataFrame:
                 "risk_score": 80,
                 "risk_level": "red",
                 "suggested_actions": ["入户核实", "医疗救助"],
-                "members": [
-                    _member("k2", "王强", "500222198202021240", "配偶"),
+                "members": [  # head first, as `worklist` orders them
                     _member("k1", "张丽", "50022219800101123X", "户主"),
+                    _member("k2", "王强", "500222198202021240", "配偶"),
                 ],
                 "reasons": [
                     _reason("SEVERE_ILLNESS", "大病", "k2", "住院 3 次"),
@@ -103,8 +103,8 @@ def test_visit_sheet_has_one_row_per_household_most_urgent_first() -> None:
     assert sheet["预警状态"].to_list() == ["新增", "持续"]
 
 
-def test_visit_sheet_names_the_head_first_and_lists_every_member() -> None:
-    """户主 and its id come first whatever the member order; every member on a line of its own."""
+def test_visit_sheet_names_the_head_and_lists_every_member() -> None:
+    """户主 and its id have columns of their own; every member is on a line of its own."""
     row = visit_sheet(_two_households()).row(0, named=True)
     assert (row["户主"], row["户主身份证号"]) == ("张丽", "50022219800101123X")
     assert row["家庭成员"] == "张丽（户主）50022219800101123X\n王强（配偶）500222198202021240"
@@ -139,3 +139,22 @@ def test_a_household_without_a_head_is_named_by_its_first_member() -> None:
     )
     row = visit_sheet(frame).row(0, named=True)
     assert (row["户主"], row["家庭成员"], row["户主身份证号"]) == ("赵一", "赵一（-）", None)
+
+
+def test_worklist_lists_the_head_first_whatever_the_roster_order() -> None:
+    """Members come head first, then in roster order; the visit sheet relies on it."""
+    roster = pl.DataFrame(
+        {
+            "household_id": ["H1", "H1", "H1"],
+            "person_key": ["k3", "k2", "k1"],
+            "name": ["王小", "王强", "张丽"],
+            "id_norm": [None, "500222198202021240", "50022219800101123X"],
+            "id_clean": ["5002222010", None, None],
+            "relation": ["子女", "配偶", "户主"],
+            "source_line": [2, 3, 4],
+        }
+    )
+    warnings = _two_households().filter(pl.col("household_id") == "H1")
+    members = worklist(warnings, roster)["members"][0]
+    assert [m["name"] for m in members] == ["张丽", "王小", "王强"]
+    assert members[1]["id_number"] == "5002222010"  # the cleaned id when it is not valid
