@@ -330,8 +330,8 @@ def test_severe_illness_two_inpatient_settlements() -> None:
 
 
 def test_severe_illness_total_is_in_cents_and_whole_yuan_read_whole() -> None:
-    """The summed cost is money: rounded to cents, so it does not depend on the order of the
-    rows, and a whole sum reads without decimals (0.2 + 0.4 + 0.6 is 1.2, not 1.2000000000000002)."""
+    """The summed cost is money: rounded to cents (a float sum of cents is not exact and
+    depends on the order of the rows), and a whole sum reads without decimals."""
     w = World().person("H1", "p1")
     for oop, day in ((0.05, 1), (0.1, 2), (0.15, 3), (499.85, 4)):
         w.medical("p1", date(2022, 1, day), oop, "住院")
